@@ -1,0 +1,92 @@
+"""The autograd Function: forward runs a real ILP solver, backward the paper's rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from combopt_core import ILPSolver, combopt_gradients, make_problem, solve_batch
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Everything fixed at construction: solver, box, temperature, parallelism."""
+
+    solver: ILPSolver
+    lb: np.ndarray | float
+    ub: np.ndarray | float
+    tau: float = 0.5
+    workers: int | None = None
+    time_limit: float | None = None
+    verify: bool = True
+
+
+def to_numpy(name: str, t: torch.Tensor) -> np.ndarray:
+    """A float64 CPU copy of ``t`` (any device, dtype or memory layout)."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+    return t.detach().to(device="cpu", dtype=torch.float64).contiguous().numpy()
+
+
+def output_dtype(c: torch.Tensor) -> torch.dtype:
+    """``y`` takes ``c``'s floating dtype, else torch's default one."""
+    return c.dtype if c.is_floating_point() else torch.get_default_dtype()
+
+
+class ILPFunction(torch.autograd.Function):
+    """``(c, A, b) -> (y, status, objective)`` for ``min c.y s.t. A y <= b, lb <= y <= ub``.
+
+    Shapes: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
+    shared ``(m,)``. ``y`` has ``c``'s shape, device and floating dtype. ``status`` holds
+    ``combopt_core.Status`` codes (not differentiable). Gradients come back in each input's
+    shape and dtype, and only for inputs that require them.
+    """
+
+    @staticmethod
+    def forward(ctx, c, A, b, options: SolveOptions):  # noqa: D401 - autograd signature
+        problem = make_problem(
+            to_numpy("c", c), to_numpy("A", A), to_numpy("b", b), options.lb, options.ub
+        )
+        result = solve_batch(
+            options.solver,
+            problem,
+            workers=options.workers,
+            time_limit=options.time_limit,
+            verify=options.verify,
+        )
+        ctx.problem = problem
+        ctx.y = result.y
+        ctx.options = options
+        ctx.inputs = [(t.shape, t.dtype, t.device) for t in (c, A, b)]
+        dtype = output_dtype(c)
+        y = torch.from_numpy(result.y).to(device=c.device, dtype=dtype).reshape(c.shape)
+        status = torch.from_numpy(result.status.astype(np.int64)).to(c.device)
+        objective = torch.from_numpy(result.objective).to(device=c.device, dtype=dtype)
+        ctx.mark_non_differentiable(status, objective)
+        return y, status, objective
+
+    @staticmethod
+    def backward(ctx, dy, _dstatus, _dobjective):
+        c_req, A_req, b_req, _ = ctx.needs_input_grad
+        if not (c_req or A_req or b_req):
+            return None, None, None, None
+        problem = ctx.problem
+        g = combopt_gradients(
+            to_numpy("dy", dy).reshape(ctx.y.shape),
+            ctx.y,
+            problem.A,
+            problem.b,
+            problem.lb,
+            problem.ub,
+            tau=ctx.options.tau,
+        )
+
+        grads = []
+        for value, needed, (shape, dtype, device) in zip(
+            (g.dc, g.dA, g.db), (c_req, A_req, b_req), ctx.inputs
+        ):
+            tensor = torch.from_numpy(value).reshape(shape).to(device=device, dtype=dtype)
+            grads.append(tensor if needed else None)
+        return (*grads, None)

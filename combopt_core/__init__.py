@@ -1,0 +1,56 @@
+"""combopt_core: the solver-free, framework-free heart of combopt.
+
+Problem spec and validation (``spec``), the ``ILPSolver`` protocol (``solver``), results
+(``result``), the pluggy backend registry (``registry``, ``hookspecs``), batch solving
+(``batch``) and the CombOptNet gradient rule (``gradient``). Imports numpy and pluggy only.
+Sign convention everywhere: ``min c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``.
+"""
+
+from .batch import default_workers, solve, solve_batch
+from .errors import (
+    BackendNotFoundError,
+    BackendUnavailableError,
+    CombOptError,
+    ProblemValidationError,
+    SolverError,
+)
+from .gradient import Gradients, combopt_gradients
+from .hookspecs import hookimpl
+from .registry import (
+    BackendSpec,
+    BackendStatus,
+    Registry,
+    get_solver,
+    list_backends,
+    register_plugin,
+)
+from .result import BatchSolution, Solution, Status
+from .solver import ILPSolver
+from .spec import ILPInstance, ILPProblem, make_problem
+
+__all__ = [
+    "BackendNotFoundError",
+    "BackendSpec",
+    "BackendStatus",
+    "BackendUnavailableError",
+    "BatchSolution",
+    "CombOptError",
+    "Gradients",
+    "ILPInstance",
+    "ILPProblem",
+    "ILPSolver",
+    "ProblemValidationError",
+    "Registry",
+    "Solution",
+    "SolverError",
+    "Status",
+    "combopt_gradients",
+    "default_workers",
+    "get_solver",
+    "hookimpl",
+    "list_backends",
+    "make_problem",
+    "register_plugin",
+    "solve",
+    "solve_batch",
+]

@@ -1,0 +1,207 @@
+"""Backend registry on pluggy: discovery through entry points, selection by name.
+
+Selection order: an explicit ``name`` argument, else the ``COMBOPT_SOLVER`` environment
+variable, else ``"highs"``. Plugins are loaded when the registry is first used, each entry
+point on its own: one that fails to import is recorded as broken (with its error) and the
+others still load. ``COMBOPT_LOAD_PLUGINS`` (comma-separated entry-point names; empty for
+none) restricts which entry points load at all.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pluggy
+
+from . import hookspecs
+from .errors import BackendNotFoundError, BackendUnavailableError, CombOptError
+from .solver import ILPSolver
+
+ENTRY_POINT_GROUP = "combopt.backends"
+SOLVER_ENV_VAR = "COMBOPT_SOLVER"
+LOAD_PLUGINS_ENV_VAR = "COMBOPT_LOAD_PLUGINS"
+DEFAULT_BACKEND = "highs"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """What a plugin registers for one backend.
+
+    Attributes:
+        name: the name users select it by (``"highs"``, ``"gurobi"``, ...).
+        factory: ``factory(**options) -> ILPSolver``; imports the solver package lazily.
+        module: the solver's Python module; the backend is unavailable when it is missing.
+        distribution: the PyPI distribution whose version is reported (defaults to ``module``).
+        install_hint: the command that makes it available.
+        check: optional ``check() -> str | None`` returning why it cannot run (e.g. licence).
+        description: one line for ``combopt backends``.
+    """
+
+    name: str
+    factory: Callable[..., ILPSolver]
+    module: str | None = None
+    distribution: str | None = None
+    install_hint: str = ""
+    check: Callable[[], str | None] | None = None
+    description: str = ""
+
+    def version(self) -> str | None:
+        dist = self.distribution or self.module
+        if dist is None:
+            return None
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def unavailable_reason(self) -> str | None:
+        """``None`` if the backend can run here, else why not (with the install hint)."""
+        if self.module is not None and importlib.util.find_spec(self.module) is None:
+            hint = f"; install with: {self.install_hint}" if self.install_hint else ""
+            return f"package '{self.module}' is not installed{hint}"
+        if self.check is not None:
+            return self.check()
+        return None
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """One row of ``combopt backends``."""
+
+    name: str
+    version: str | None
+    available: bool
+    reason: str
+    plugin: str
+
+
+@dataclass
+class Registry:
+    """Backends contributed by plugins. Use the module-level functions for the default one."""
+
+    group: str = ENTRY_POINT_GROUP
+    _pm: pluggy.PluginManager = field(init=False)
+    _loaded: bool = field(default=False, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    broken: dict[str, str] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self._pm = pluggy.PluginManager("combopt")
+        self._pm.add_hookspecs(hookspecs)
+
+    def _allowed(self) -> set[str] | None:
+        raw = os.environ.get(LOAD_PLUGINS_ENV_VAR)
+        if raw is None:
+            return None
+        return {name.strip() for name in raw.split(",") if name.strip()}
+
+    def load_entry_points(self) -> None:
+        """Load every allowed entry point once, each in isolation."""
+        with self._lock:
+            if self._loaded:
+                return
+            self._loaded = True
+            allowed = self._allowed()
+            for ep in importlib.metadata.entry_points(group=self.group):
+                if allowed is not None and ep.name not in allowed:
+                    continue
+                if self._pm.has_plugin(ep.name):
+                    continue
+                try:
+                    self._pm.register(ep.load(), name=ep.name)
+                except Exception as exc:  # noqa: BLE001 - a plugin may raise anything
+                    detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                    self.broken[ep.name] = f"failed to load entry point '{ep.value}': {detail}"
+
+    def register_plugin(self, plugin: object, name: str | None = None) -> None:
+        """Register an in-process plugin object or module (no entry point needed)."""
+        self._pm.register(plugin, name=name)
+
+    def unregister_plugin(self, name: str) -> None:
+        self._pm.unregister(name=name)
+
+    def specs(self) -> dict[str, tuple[BackendSpec, str]]:
+        """Every registered backend with the plugin that registered it, by name."""
+        self.load_entry_points()
+        found: dict[str, tuple[BackendSpec, str]] = {}
+        for impl in self._pm.hook.register_backends.get_hookimpls():
+            plugin_name = self._pm.get_name(impl.plugin) or repr(impl.plugin)
+
+            def register(spec: BackendSpec, _plugin: str = plugin_name) -> None:
+                if not isinstance(spec, BackendSpec):
+                    raise CombOptError(
+                        f"plugin '{_plugin}' registered {spec!r}; expected a BackendSpec"
+                    )
+                found.setdefault(spec.name, (spec, _plugin))
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:  # noqa: BLE001
+                self.broken[plugin_name] = f"register_backends raised: {exc!r}"
+        return found
+
+    def statuses(self) -> list[BackendStatus]:
+        """A row per backend (sorted by name), then a row per broken plugin."""
+        rows = []
+        for name, (spec, plugin) in sorted(self.specs().items()):
+            reason = spec.unavailable_reason()
+            rows.append(BackendStatus(name, spec.version(), reason is None, reason or "", plugin))
+        for plugin, error in sorted(self.broken.items()):
+            rows.append(BackendStatus(plugin, None, False, f"broken plugin: {error}", plugin))
+        return rows
+
+    def resolve_name(self, name: str | None = None) -> str:
+        """Explicit ``name`` > ``$COMBOPT_SOLVER`` > ``"highs"``."""
+        if name:
+            return name
+        return os.environ.get(SOLVER_ENV_VAR) or DEFAULT_BACKEND
+
+    def get_solver(self, name: str | None = None, **options: Any) -> ILPSolver:
+        """A fresh solver of the selected backend, built with ``options``.
+
+        Raises:
+            BackendNotFoundError: no backend of that name (the message lists the known ones).
+            BackendUnavailableError: registered but its package or licence is missing.
+        """
+        chosen = self.resolve_name(name)
+        specs = self.specs()
+        if chosen not in specs:
+            known = ", ".join(sorted(specs)) or "none"
+            source = "" if name else f" (from ${SOLVER_ENV_VAR} or the default)"
+            broken = f"; broken plugins: {', '.join(sorted(self.broken))}" if self.broken else ""
+            raise BackendNotFoundError(
+                f"solver: unknown backend '{chosen}'{source}; known backends: {known}{broken}"
+            )
+        spec, _ = specs[chosen]
+        reason = spec.unavailable_reason()
+        if reason is not None:
+            raise BackendUnavailableError(f"solver: backend '{chosen}' is unavailable: {reason}")
+        return spec.factory(**options)
+
+
+_DEFAULT = Registry()
+
+
+def default_registry() -> Registry:
+    return _DEFAULT
+
+
+def get_solver(name: str | None = None, **options: Any) -> ILPSolver:
+    """Build a solver: explicit ``name`` > ``$COMBOPT_SOLVER`` > ``"highs"``."""
+    return _DEFAULT.get_solver(name, **options)
+
+
+def list_backends() -> list[BackendStatus]:
+    """Every known backend: name, version, available or why not; broken plugins last."""
+    return _DEFAULT.statuses()
+
+
+def register_plugin(plugin: object, name: str | None = None) -> None:
+    """Register an in-process plugin on the default registry."""
+    _DEFAULT.register_plugin(plugin, name=name)

@@ -1,0 +1,88 @@
+"""What a solve returns: one ``Solution`` per instance, gathered in a ``BatchSolution``."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class Status(enum.IntEnum):
+    """Per-instance outcome of a solve.
+
+    ``OPTIMAL``: ``y`` is a proven optimum. ``INFEASIBLE``: no integer point of the box
+    satisfies ``A y <= b``; ``y`` is the problem's fallback point. ``TIME_LIMIT``: the limit
+    was hit; ``y`` is the best incumbent if ``has_solution`` else the fallback point.
+    ``ERROR``: the backend failed on this instance; ``y`` is the fallback point.
+    """
+
+    OPTIMAL = 0
+    INFEASIBLE = 1
+    TIME_LIMIT = 2
+    ERROR = 3
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One instance's answer.
+
+    Attributes:
+        y: the solution ``(n,)`` float64 with integer values, or ``None`` when there is none.
+        status: see ``Status``.
+        objective: ``c . y``, or ``nan`` when there is no solution.
+        solve_time: seconds spent inside the backend's own solve call.
+        message: the backend's words for anything other than ``OPTIMAL``.
+    """
+
+    y: np.ndarray | None
+    status: Status
+    objective: float = float("nan")
+    solve_time: float = 0.0
+    message: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        return self.y is not None
+
+
+@dataclass(frozen=True)
+class BatchSolution:
+    """A batch's answers, stacked.
+
+    Attributes:
+        y: ``(B, n)`` float64; rows without a solution hold the problem's fallback point.
+        status: ``(B,)`` int8 codes of ``Status``.
+        has_solution: ``(B,)`` bool, whether ``y[i]`` came from the solver.
+        objective: ``(B,)`` float64, ``nan`` where there is no solution.
+        solve_time: ``(B,)`` float64, seconds inside the backend per instance.
+        messages: per-instance messages (empty for optimal instances).
+    """
+
+    y: np.ndarray
+    status: np.ndarray
+    has_solution: np.ndarray
+    objective: np.ndarray
+    solve_time: np.ndarray
+    messages: tuple[str, ...]
+
+    @property
+    def optimal(self) -> np.ndarray:
+        return self.status == Status.OPTIMAL
+
+    @property
+    def infeasible(self) -> np.ndarray:
+        return self.status == Status.INFEASIBLE
+
+    @classmethod
+    def stack(cls, solutions: list[Solution], fallback: np.ndarray) -> "BatchSolution":
+        """Stack per-instance answers; instances without a solution get ``fallback``."""
+        y = np.stack([s.y if s.y is not None else fallback for s in solutions]).astype(np.float64)
+        return cls(
+            y=y,
+            status=np.array([int(s.status) for s in solutions], dtype=np.int8),
+            has_solution=np.array([s.has_solution for s in solutions], dtype=bool),
+            objective=np.array([s.objective for s in solutions], dtype=np.float64),
+            solve_time=np.array([s.solve_time for s in solutions], dtype=np.float64),
+            messages=tuple(s.message for s in solutions),
+        )
