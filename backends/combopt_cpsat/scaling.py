@@ -1,0 +1,120 @@
+"""Turning real-valued constraints ``A y <= b`` into CP-SAT's integer constraints, soundly.
+
+CP-SAT only accepts integer coefficients. Row ``i`` is scaled by a power of two
+``s_i = 2**k_i`` chosen so that its largest coefficient lies in ``[2**(bits-1), 2**bits)``
+(``bits = 24`` by default); scaling by a power of two is exact in floating point, so ``s_i b_i``
+is exact. The coefficients are rounded, ``a'_ij = rint(s_i A_ij)``, and the rounding moves
+the activity of any box point by at most ``E_i = sum_j |a'_ij - s_i A_ij| * max(|lb_j|, |ub_j|)``.
+Two integer right-hand sides follow:
+
+* ``relaxed = floor(s_i b_i + E_i)``: every point feasible for the float row satisfies the
+  integer row, so the integer model is a *relaxation*. Its optimum is a lower bound, and if
+  that point satisfies the float constraints it is a certified optimum of the float problem.
+* ``tight = floor(s_i b_i - E_i)``: every point of the integer row satisfies the float row,
+  so the integer model is a *restriction*; its optimum is feasible (an upper bound).
+
+When ``A`` is exactly representable after scaling (integers, or few binary digits) ``E_i = 0``
+and both equal ``floor(s_i b_i)``. The two can only disagree about points whose slack in the
+float row is within ``E_i / s_i`` (about ``n * max|y| * 2**-bits`` relative to the row's
+largest coefficient). ``k_i`` is lowered when needed so that every row's activity stays below
+``2**60`` (CP-SAT rejects models whose sums could overflow 64-bit integers); rows that cannot
+keep 10 significant bits that way are refused with a ``SolverError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from combopt_core import SolverError
+
+DEFAULT_BITS = 24
+ACTIVITY_LIMIT_LOG2 = 60
+MIN_BITS = 10
+
+
+@dataclass(frozen=True)
+class ScaledRows:
+    """Integer rows ``coef @ y <= rhs`` equivalent (see module doc) to the float rows kept.
+
+    Attributes:
+        coef: ``(k, n)`` int64 coefficients of the rows kept.
+        relaxed, tight: ``(k,)`` int64 right-hand sides (relaxation and restriction).
+        rows: ``(k,)`` indices of the original rows kept (all-zero and redundant rows go).
+        trivially_infeasible: an all-zero row with ``b_i < 0`` makes the problem infeasible.
+    """
+
+    coef: np.ndarray
+    relaxed: np.ndarray
+    tight: np.ndarray
+    rows: np.ndarray
+    trivially_infeasible: bool
+
+    @property
+    def exact(self) -> bool:
+        """Whether the relaxation and the restriction coincide (no rounding happened)."""
+        return bool(np.array_equal(self.relaxed, self.tight))
+
+
+def scale_rows(
+    A: np.ndarray,
+    b: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    bits: int = DEFAULT_BITS,
+    feas_tol: float = 0.0,
+) -> ScaledRows:
+    """Scale and round ``A y <= b`` over the box ``[lb, ub]`` (see the module docstring).
+
+    ``feas_tol``: the relaxation also keeps points with ``A_i y <= b_i + feas_tol *
+    max(1, |b_i|)``, the float feasibility test the result is checked with.
+
+    Raises:
+        SolverError: when a row cannot be represented within 64-bit activities.
+    """
+    m, n = A.shape
+    reach = np.maximum(np.abs(lb), np.abs(ub))  # max |y_j| over the box
+    if reach.size and reach.max() >= 2.0**ACTIVITY_LIMIT_LOG2:
+        raise SolverError(
+            f"cpsat: variable bounds up to {reach.max():.3g} exceed CP-SAT's 64-bit range"
+        )
+    maxabs = np.abs(A).max(axis=1, initial=0.0)
+    zero = maxabs == 0.0
+    trivially_infeasible = bool(np.any(b[zero] < 0.0))
+    keep = np.flatnonzero(~zero)
+    _, exponent = np.frexp(maxabs[keep])  # maxabs in [2**(e-1), 2**e)
+    k = bits - exponent
+    # Largest scaled activity sum_j |s A_ij| reach_j must stay below 2**ACTIVITY_LIMIT_LOG2.
+    size = np.abs(A[keep]) @ (reach + 1.0)  # > 0 for every kept row
+    room = ACTIVITY_LIMIT_LOG2 - 1 - np.ceil(np.log2(size))
+    k = np.minimum(k, room).astype(np.int64)
+    lost = bits - (k + exponent)
+    if np.any(bits - lost < MIN_BITS):
+        i = int(keep[np.argmax(lost)])
+        raise SolverError(
+            f"cpsat: constraint row {i} of A cannot be scaled to integers without 64-bit "
+            f"overflow (largest |A| {maxabs[i]:.3g}, variable reach up to {reach.max():.3g}); "
+            "use a floating-point backend (highs, gurobi, scip)"
+        )
+    scaled = np.ldexp(A[keep], k[:, None])
+    coef = np.rint(scaled)
+    error = np.abs(coef - scaled) @ reach
+    error = error * (1 + 1e-12) + np.where(error > 0, 1e-9, 0.0)  # float rounding of the sum
+    sb = np.ldexp(b[keep], k)
+    low = np.minimum(coef * lb, coef * ub).sum(axis=1)
+    high = np.maximum(coef * lb, coef * ub).sum(axis=1)
+    slack = np.ldexp(feas_tol * np.maximum(1.0, np.abs(b[keep])), k)
+    relaxed = np.floor(sb + error + slack)
+    tight = np.floor(sb - error)
+    redundant = tight >= high  # every box point satisfies the row in both models
+    relaxed = np.clip(relaxed, low - 1, high)
+    tight = np.clip(tight, low - 1, high)
+    kept = ~redundant
+    return ScaledRows(
+        coef=coef[kept].astype(np.int64),
+        relaxed=relaxed[kept].astype(np.int64),
+        tight=tight[kept].astype(np.int64),
+        rows=keep[kept],
+        trivially_infeasible=trivially_infeasible,
+    )
