@@ -11,10 +11,9 @@ from ortools.sat.python import cp_model
 
 from combopt_core import ILPInstance, Solution, Status
 
-from .scaling import DEFAULT_BITS, ScaledRows, scale_rows
+from .scaling import DEFAULT_BITS, ScaledObjective, ScaledRows, scale_objective, scale_rows
 
 FEAS_TOL = 1e-9  # a point is feasible when A y <= b + FEAS_TOL * max(1, |b|), row by row
-_OBJ_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -38,10 +37,12 @@ class CpSatSolver:
     """Exact CP-SAT solves of ILPs with real-valued data.
 
     Each solve runs CP-SAT on the integer *relaxation* of the float rows (see ``scaling``):
-    an optimum that satisfies the float constraints is then a certified optimum. In the rare
-    case it does not (its slack lies within the rounding resolution), the integer
-    *restriction* is solved too; if its optimum reaches the relaxation's bound it is optimal,
-    otherwise the instance is reported as ``ERROR`` with both bounds in the message.
+    an optimum that satisfies the float constraints is then a certified optimum (of the costs
+    rounded to about 40 significant bits: within ``2 * scale_objective(...).error`` of the
+    float optimum). In the rare case it does not (its slack lies within the rounding
+    resolution), the integer *restriction* is solved too; if its optimum reaches the
+    relaxation's bound it is optimal, otherwise the instance is reported as ``ERROR`` with
+    both bounds in the message.
 
     Args:
         bits: target size ``2**bits`` of each row's largest scaled coefficient (default 24).
@@ -63,13 +64,18 @@ class CpSatSolver:
         self._options = dict(options or {})
 
     def _run(
-        self, inst: ILPInstance, coef: np.ndarray, rhs: np.ndarray, time_limit: float | None
+        self,
+        inst: ILPInstance,
+        coef: np.ndarray,
+        rhs: np.ndarray,
+        objective: ScaledObjective,
+        time_limit: float | None,
     ) -> _Run:
         model = cp_model.CpModel()
         xs = [model.new_int_var(int(lo), int(hi), "") for lo, hi in zip(inst.lb, inst.ub)]
         for row, r in zip(coef.tolist(), rhs.tolist()):
             model.add(cp_model.LinearExpr.weighted_sum(xs, row) <= r)
-        model.minimize(cp_model.LinearExpr.weighted_sum(xs, inst.c.tolist()))
+        model.minimize(cp_model.LinearExpr.weighted_sum(xs, objective.coef.tolist()))
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = 1
@@ -97,7 +103,8 @@ class CpSatSolver:
         )
         if rows.trivially_infeasible:
             return Solution(None, Status.INFEASIBLE, message="an all-zero row of A has b < 0")
-        first = self._run(instance, rows.coef, rows.relaxed, time_limit)
+        objective = scale_objective(instance.c, instance.lb, instance.ub)
+        first = self._run(instance, rows.coef, rows.relaxed, objective, time_limit)
         if first.status == "INFEASIBLE":  # the relaxation is infeasible, so is the problem
             return Solution(None, Status.INFEASIBLE, solve_time=first.seconds, message="infeasible")
         if first.status == "MODEL_INVALID":
@@ -114,27 +121,34 @@ class CpSatSolver:
             return Solution(None, Status.TIME_LIMIT, solve_time=first.seconds,
                             message="time limit reached; the incumbent violated the float "
                             f"constraint {bad} and was dropped")
-        return self._restrict(instance, rows, first, bad, start, time_limit)
+        return self._restrict(instance, rows, objective, first, bad, start, time_limit)
 
     def _restrict(
-        self, inst: ILPInstance, rows: ScaledRows, first: _Run, bad: int, start: float,
+        self,
+        inst: ILPInstance,
+        rows: ScaledRows,
+        objective: ScaledObjective,
+        first: _Run,
+        bad: int,
+        start: float,
         time_limit: float | None,
     ) -> Solution:
         """Second solve on the restriction, when the relaxation's optimum is not float-feasible."""
-        bound = float(inst.c @ first.y)
+        bound = int(objective.coef @ first.y.astype(np.int64))  # exact integer lower bound
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        second = self._run(inst, rows.coef, rows.tight, left)
+        second = self._run(inst, rows.coef, rows.tight, objective, left)
         seconds = first.seconds + second.seconds
         why = (f"the scaled model's optimum violates float constraint {bad} within the rounding "
                f"resolution of {self.bits}-bit scaling")
         if second.y is not None and violated_row(inst, second.y) is None:
             obj = float(inst.c @ second.y)
-            if second.status == "OPTIMAL" and obj <= bound + _OBJ_TOL * max(1.0, abs(bound)):
+            reached = int(objective.coef @ second.y.astype(np.int64)) <= bound
+            if second.status == "OPTIMAL" and reached:
                 return Solution(second.y, Status.OPTIMAL, obj, seconds)
             return Solution(None, Status.ERROR, solve_time=seconds,
                             message=f"cpsat: cannot certify an optimum ({why}); best feasible "
-                            f"objective {obj:.10g}, lower bound {bound:.10g}; use a "
-                            "floating-point backend or more bits")
+                            f"objective {obj:.10g}, lower bound {float(inst.c @ first.y):.10g}; "
+                            "use a floating-point backend or more bits")
         return Solution(None, Status.ERROR, solve_time=seconds,
                         message=f"cpsat: cannot decide ({why}; the restricted model is "
                         f"{second.status}); use a floating-point backend or more bits")

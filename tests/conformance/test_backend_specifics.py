@@ -106,6 +106,23 @@ def test_cpsat_scaling_brackets_the_float_rows(A, b, bits):
         assert float_ok or not tight_ok, "the restriction admitted an infeasible point"
 
 
+@CONFORMANCE_SETTINGS
+@given(
+    c=arrays(np.float64, 5, elements=st.floats(-1e3, 1e3, allow_nan=False)),
+    reach=st.integers(0, 1000),
+)
+def test_cpsat_objective_error_bound_holds(c, reach):
+    pytest.importorskip("ortools")
+    from combopt_cpsat.scaling import scale_objective
+
+    lb, ub = np.full(5, -float(reach)), np.full(5, float(reach))
+    obj = scale_objective(c, lb, ub)
+    assert np.abs(obj.coef).astype(float) @ (ub + 1) < 2.0**52
+    for y in (lb, ub, np.where(c > 0, lb, ub), np.zeros(5)):
+        rounded = np.ldexp(float(obj.coef @ y.astype(np.int64)), -obj.exponent)
+        assert abs(c @ y - rounded) <= obj.error * (1 + 1e-9) + 1e-12 * abs(c @ y)
+
+
 def test_cpsat_scaling_is_exact_on_dyadic_rows():
     pytest.importorskip("ortools")
     from combopt_cpsat.scaling import scale_rows
