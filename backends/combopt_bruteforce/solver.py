@@ -35,7 +35,9 @@ class BruteForceSolver:
         elapsed = time.perf_counter() - start
         y = found.optimal[0] if found.optimal.shape[0] else None
         if not found.complete:
-            return Solution(None, Status.TIME_LIMIT, solve_time=elapsed, message="time limit reached")
+            return Solution(
+                None, Status.TIME_LIMIT, solve_time=elapsed, message="time limit reached"
+            )
         if y is None:
             return Solution(None, Status.INFEASIBLE, solve_time=elapsed, message="infeasible")
         return Solution(y, Status.OPTIMAL, float(instance.c @ y), elapsed)

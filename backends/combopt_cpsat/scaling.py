@@ -78,7 +78,6 @@ def scale_rows(
     Raises:
         SolverError: when a row cannot be represented within 64-bit activities.
     """
-    m, n = A.shape
     reach = np.maximum(np.abs(lb), np.abs(ub))  # max |y_j| over the box
     if reach.size and reach.max() >= 2.0**ACTIVITY_LIMIT_LOG2:
         raise SolverError(

@@ -55,7 +55,10 @@ class CpSatSolver:
     releases_gil = True
 
     def __init__(
-        self, bits: int = DEFAULT_BITS, presolve: bool = False, options: dict[str, Any] | None = None
+        self,
+        bits: int = DEFAULT_BITS,
+        presolve: bool = False,
+        options: dict[str, Any] | None = None,
     ) -> None:
         if not 10 <= int(bits) <= 40:
             raise ValueError(f"bits: must be between 10 and 40, got {bits!r}")
@@ -108,8 +111,12 @@ class CpSatSolver:
         if first.status == "INFEASIBLE":  # the relaxation is infeasible, so is the problem
             return Solution(None, Status.INFEASIBLE, solve_time=first.seconds, message="infeasible")
         if first.status == "MODEL_INVALID":
-            return Solution(None, Status.ERROR, solve_time=first.seconds,
-                            message=f"CP-SAT rejected the scaled model: {first.detail}")
+            return Solution(
+                None,
+                Status.ERROR,
+                solve_time=first.seconds,
+                message=f"CP-SAT rejected the scaled model: {first.detail}",
+            )
         if first.y is None:  # UNKNOWN: stopped before finding any point
             return self._no_point(first, time_limit)
         bad = violated_row(instance, first.y)
@@ -118,9 +125,13 @@ class CpSatSolver:
             message = "" if status == Status.OPTIMAL else "time limit reached"
             return Solution(first.y, status, float(instance.c @ first.y), first.seconds, message)
         if first.status != "OPTIMAL":
-            return Solution(None, Status.TIME_LIMIT, solve_time=first.seconds,
-                            message="time limit reached; the incumbent violated the float "
-                            f"constraint {bad} and was dropped")
+            return Solution(
+                None,
+                Status.TIME_LIMIT,
+                solve_time=first.seconds,
+                message="time limit reached; the incumbent violated the float "
+                f"constraint {bad} and was dropped",
+            )
         return self._restrict(instance, rows, objective, first, bad, start, time_limit)
 
     def _restrict(
@@ -138,25 +149,40 @@ class CpSatSolver:
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         second = self._run(inst, rows.coef, rows.tight, objective, left)
         seconds = first.seconds + second.seconds
-        why = (f"the scaled model's optimum violates float constraint {bad} within the rounding "
-               f"resolution of {self.bits}-bit scaling")
+        why = (
+            f"the scaled model's optimum violates float constraint {bad} within the rounding "
+            f"resolution of {self.bits}-bit scaling"
+        )
         if second.y is not None and violated_row(inst, second.y) is None:
             obj = float(inst.c @ second.y)
             reached = int(objective.coef @ second.y.astype(np.int64)) <= bound
             if second.status == "OPTIMAL" and reached:
                 return Solution(second.y, Status.OPTIMAL, obj, seconds)
-            return Solution(None, Status.ERROR, solve_time=seconds,
-                            message=f"cpsat: cannot certify an optimum ({why}); best feasible "
-                            f"objective {obj:.10g}, lower bound {float(inst.c @ first.y):.10g}; "
-                            "use a floating-point backend or more bits")
-        return Solution(None, Status.ERROR, solve_time=seconds,
-                        message=f"cpsat: cannot decide ({why}; the restricted model is "
-                        f"{second.status}); use a floating-point backend or more bits")
+            return Solution(
+                None,
+                Status.ERROR,
+                solve_time=seconds,
+                message=f"cpsat: cannot certify an optimum ({why}); best feasible "
+                f"objective {obj:.10g}, lower bound {float(inst.c @ first.y):.10g}; "
+                "use a floating-point backend or more bits",
+            )
+        return Solution(
+            None,
+            Status.ERROR,
+            solve_time=seconds,
+            message=f"cpsat: cannot decide ({why}; the restricted model is "
+            f"{second.status}); use a floating-point backend or more bits",
+        )
 
     @staticmethod
     def _no_point(run: _Run, time_limit: float | None) -> Solution:
         if time_limit is not None:
-            return Solution(None, Status.TIME_LIMIT, solve_time=run.seconds,
-                            message="time limit reached without a feasible point")
-        return Solution(None, Status.ERROR, solve_time=run.seconds,
-                        message=f"CP-SAT status {run.status}")
+            return Solution(
+                None,
+                Status.TIME_LIMIT,
+                solve_time=run.seconds,
+                message="time limit reached without a feasible point",
+            )
+        return Solution(
+            None, Status.ERROR, solve_time=run.seconds, message=f"CP-SAT status {run.status}"
+        )

@@ -28,7 +28,7 @@ _EXACT_PARAMS: dict[str, Any] = {
 }
 
 
-def start_env(options: dict[str, Any]) -> "gp.Env":
+def start_env(options: dict[str, Any]) -> gp.Env:
     """A started, silent, single-threaded, exact Gurobi environment with ``options`` applied."""
     env = gp.Env(empty=True)
     for key, value in {**_EXACT_PARAMS, **options}.items():
@@ -37,7 +37,7 @@ def start_env(options: dict[str, Any]) -> "gp.Env":
     return env
 
 
-def _licence_error(exc: "gp.GurobiError", instance: ILPInstance) -> Exception:
+def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> Exception:
     if exc.errno == SIZE_LIMIT_EXCEEDED:
         return BackendUnavailableError(
             f"gurobi: model too large for Gurobi's size-limited licence (n={instance.num_vars} "
@@ -65,7 +65,7 @@ class GurobiSolver:
         self._options = dict(options or {})
         self._local = threading.local()
 
-    def _env(self) -> "gp.Env":
+    def _env(self) -> gp.Env:
         env = getattr(self._local, "env", None)
         if env is None:
             env = start_env(self._options)

@@ -29,7 +29,7 @@ _HAS_NOGIL = hasattr(pyscipopt.Model, "optimizeNogil")
 class _Cached:
     """A thread's model and the data it holds (to change only what differs); bounds fixed."""
 
-    model: "pyscipopt.Model"
+    model: pyscipopt.Model
     xs: list
     conss: list
     c: np.ndarray
@@ -70,7 +70,13 @@ class ScipSolver:
             for row, rhs in zip(inst.A.tolist(), inst.b.tolist())
         ]
         return _Cached(
-            model, xs, conss, inst.c.copy(), inst.A.copy(), inst.b.copy(), inst.lb.copy(),
+            model,
+            xs,
+            conss,
+            inst.c.copy(),
+            inst.A.copy(),
+            inst.b.copy(),
+            inst.lb.copy(),
             inst.ub.copy(),
         )
 

@@ -49,8 +49,12 @@ def time_backend(name: str, case: str, count: int) -> dict | str:
         wall.append(time.perf_counter() - start)
         inside.append(sol.solve_time)
         wrong += sol.y is None or not np.array_equal(sol.y, data["y_test"][i])
-    return {"wall": float(np.median(wall)), "inside": float(np.median(inside)),
-            "max": float(np.max(wall)), "wrong": wrong}
+    return {
+        "wall": float(np.median(wall)),
+        "inside": float(np.median(inside)),
+        "max": float(np.max(wall)),
+        "wrong": wrong,
+    }
 
 
 def run_conformance() -> tuple[dict[str, int], str]:
@@ -60,7 +64,11 @@ def run_conformance() -> tuple[dict[str, int], str]:
         env = dict(os.environ, COMBOPT_CONFORMANCE_REPORT=str(report))
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/conformance"],
-            cwd=REPO, env=env, capture_output=True, text=True,
+            cwd=REPO,
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
         )
         lines = [line for line in proc.stdout.splitlines() if line.strip()]
         counts = json.loads(report.read_text())["instances"] if report.exists() else {}
@@ -87,10 +95,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:<12}{case:<17}  {res}")
                 continue
             ratio = f"{base['wall'] / res['wall']:.2f}x" if isinstance(base, dict) else "-"
-            print(f"{name:<12}{case:<17}{res['wall'] * 1e3:>10.2f}{res['inside'] * 1e3:>11.2f}"
-                  f"{res['max'] * 1e3:>9.1f}{ratio:>11}{res['wrong']:>7}")
-    print(f"('vs {DEFAULT_BACKEND}': how many times faster than {DEFAULT_BACKEND} per call, "
-          "same run; 'wrong': answers that differ from the published optimum)")
+            print(
+                f"{name:<12}{case:<17}{res['wall'] * 1e3:>10.2f}{res['inside'] * 1e3:>11.2f}"
+                f"{res['max'] * 1e3:>9.1f}{ratio:>11}{res['wrong']:>7}"
+            )
+    print(
+        f"('vs {DEFAULT_BACKEND}': how many times faster than {DEFAULT_BACKEND} per call, "
+        "same run; 'wrong': answers that differ from the published optimum)"
+    )
     if not args.no_conformance:
         counts, summary = run_conformance()
         print("\nconformance suite: " + summary)

@@ -39,9 +39,9 @@ class Rules:
             return self.reason
         if m < self.min_constraints:
             return self.reason
-        if self.max_points is not None:
-            if float(np.prod(instance.ub - instance.lb + 1.0)) > self.max_points:
-                return self.reason
+        points = float(np.prod(instance.ub - instance.lb + 1.0))
+        if self.max_points is not None and points > self.max_points:
+            return self.reason
         return None
 
 
@@ -110,5 +110,3 @@ class Checker:
 
     def count(self, name: str, instances: int = 1) -> None:
         TALLY[name] += instances
-
-

@@ -19,16 +19,19 @@ import json
 import os
 
 import pytest
-from conformance_rules import NO_RULES, RULES, TALLY, Checker, Rules
 
 from combopt_core import ILPSolver, get_solver, list_backends
+
+from .conformance_rules import NO_RULES, RULES, TALLY, Checker, Rules
 
 
 def _backend_params() -> list:
     params = []
     for status in list_backends():
-        marks = () if status.available else pytest.mark.skip(
-            reason=f"backend '{status.name}' unavailable: {status.reason}"
+        marks = (
+            ()
+            if status.available
+            else pytest.mark.skip(reason=f"backend '{status.name}' unavailable: {status.reason}")
         )
         params.append(pytest.param(status.name, marks=marks, id=status.name))
     return params
@@ -61,7 +64,7 @@ def check() -> Checker:
     return Checker()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not TALLY:
         return
     counts = ", ".join(f"{name} {count}" for name, count in sorted(TALLY.items()))

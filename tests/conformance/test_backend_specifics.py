@@ -22,7 +22,7 @@ from combopt_core import (
 )
 from combopt_core.registry import Registry
 
-from conformance_rules import CONFORMANCE_SETTINGS
+from .conformance_rules import CONFORMANCE_SETTINGS
 
 AVAILABLE = {s.name for s in list_backends() if s.available}
 
@@ -160,8 +160,9 @@ def test_cpsat_uncertifiable_optimum_is_reported_not_returned():
 @needs("cpsat")
 def test_cpsat_restriction_certifies_when_it_reaches_the_bound():
     solver = get_solver("cpsat", bits=10)
-    inst = make_problem([-1.0, -1.0], [[1.0001, 0.0], [1.0, 1.0]], [5.0003, 5.5], 0,
-                        [10, 1]).instance(0)
+    inst = make_problem(
+        [-1.0, -1.0], [[1.0001, 0.0], [1.0, 1.0]], [5.0003, 5.5], 0, [10, 1]
+    ).instance(0)
     sol = solver.solve(inst)
     assert sol.status == Status.OPTIMAL, sol.message
     np.testing.assert_array_equal(sol.y, [4.0, 1.0])
@@ -185,10 +186,9 @@ def test_gurobi_model_too_large_names_the_licence():
 
 @needs("gurobi")
 def test_gurobi_without_licence_is_unavailable_with_reason(monkeypatch):
-    import gurobipy as gp
-
     import combopt_gurobi
     import combopt_gurobi.solver
+    import gurobipy as gp
 
     def no_licence(options):
         raise gp.GurobiError(10009, "No Gurobi license found")

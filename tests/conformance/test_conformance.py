@@ -20,7 +20,7 @@ from hypothesis.extra.numpy import arrays
 
 from combopt_core import ILPInstance, Status, make_problem, solve_batch
 
-from conformance_rules import CONFORMANCE_SETTINGS, NO_RULES, OBJ_RTOL, RULES
+from .conformance_rules import CONFORMANCE_SETTINGS, NO_RULES, OBJ_RTOL, RULES
 
 DATA = Path(__file__).resolve().parents[2] / "demos" / "data" / "random_constraints"
 RC_FILES = sorted(DATA.glob("*.npz"))
@@ -43,8 +43,10 @@ def small_ilps(draw, max_vars: int = 6, max_width: int = 3) -> ILPInstance:
     A = _grid(draw, (m, n), -8, 8).reshape(m, n)
     b = _grid(draw, (m,), -10, 30)
     ties = draw(st.booleans())
-    c = draw(arrays(np.int64, n, elements=st.integers(-2, 2))).astype(float) if ties else draw(
-        arrays(np.float64, n, elements=st.floats(-1, 1, allow_nan=False, width=32))
+    c = (
+        draw(arrays(np.int64, n, elements=st.integers(-2, 2))).astype(float)
+        if ties
+        else draw(arrays(np.float64, n, elements=st.floats(-1, 1, allow_nan=False, width=32)))
     )
     return make_problem(c, A, b, lb, ub).instance(0)
 
@@ -55,7 +57,10 @@ def integer_infeasible_ilps(draw) -> ILPInstance:
     base = draw(small_ilps(max_vars=5))
     n = max(base.num_vars, 2)
     extra = n - base.num_vars
-    pad = lambda v, fill: np.concatenate([v, np.full(extra, fill)])  # noqa: E731
+
+    def pad(v: np.ndarray, fill: float) -> np.ndarray:
+        return np.concatenate([v, np.full(extra, fill)])
+
     lb, ub = pad(base.lb, 0.0), pad(base.ub, 1.0)
     lb[:2], ub[:2] = 0.0, 1.0
     row = np.zeros(n)

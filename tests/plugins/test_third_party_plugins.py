@@ -34,13 +34,28 @@ def plugin_site(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("plugins")
     sources = []
     for name in PACKAGES:  # build from copies: pip would write build/ into the source tree
-        shutil.copytree(HERE / name, tmp / name, ignore=shutil.ignore_patterns(
-            "build", "*.egg-info", "__pycache__"))
+        shutil.copytree(
+            HERE / name,
+            tmp / name,
+            ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+        )
         sources.append(str(tmp / name))
     site = tmp / "site"
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-           "--no-deps", "--no-build-isolation", "--no-index", "--target", str(site), *sources]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--target",
+        str(site),
+        *sources,
+    ]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"pip could not install the test plugins:\n{proc.stderr}"
     return site
 
@@ -104,13 +119,19 @@ def test_plugin_selected_by_environment(registry, monkeypatch):
 def test_cli_lists_plugins_and_broken_ones(plugin_site):
     proc = subprocess.run(
         [sys.executable, "-m", "combopt_core.cli", "backends"],
-        capture_output=True, text=True, env=_env(plugin_site), timeout=120, cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_env(plugin_site),
+        timeout=120,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.strip()}
     assert " yes " in rows["scipy-milp"]
-    assert " no " in rows["broken-example"] and "combopt_missing_dependency_for_tests" in (
-        rows["broken-example"]
+    assert (
+        " no " in rows["broken-example"]
+        and "combopt_missing_dependency_for_tests" in (rows["broken-example"])
     )
     for name in BUILTIN:
         assert " yes " in rows[name]
@@ -122,9 +143,23 @@ def test_conformance_suite_checks_the_plugin(plugin_site, tmp_path):
     env = _env(plugin_site)
     env.update(COMBOPT_CONFORMANCE_EXAMPLES="8", COMBOPT_CONFORMANCE_REPORT=str(report))
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "scipy-milp",
-         str(REPO / "tests" / "conformance")],
-        capture_output=True, text=True, env=env, timeout=600, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "scipy-milp",
+            str(REPO / "tests" / "conformance"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert json.loads(report.read_text())["instances"]["scipy-milp"] > 100
