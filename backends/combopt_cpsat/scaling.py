@@ -17,8 +17,10 @@ When ``A`` is exactly representable after scaling (integers, or few binary digit
 and both equal ``floor(s_i b_i)``. The two can only disagree about points whose slack in the
 float row is within ``E_i / s_i`` (about ``n * max|y| * 2**-bits`` relative to the row's
 largest coefficient). ``k_i`` is lowered when needed so that every row's activity stays below
-``2**60`` (CP-SAT rejects models whose sums could overflow 64-bit integers); rows that cannot
-keep 10 significant bits that way are refused with a ``SolverError``.
+``2**51``: integer sums are then exact in float64 and far from the 64-bit overflow that CP-SAT
+rejects models for. Rows that cannot keep 10 significant bits that way, and bounds beyond
+``2**51``, are refused with a ``SolverError``. The float sums that produce the right-hand sides
+are widened by two ulps so their own rounding cannot break either guarantee.
 
 The objective is made integral the same way (``scale_objective``, largest cost near ``2**40``),
 so CP-SAT optimises an integer objective exactly instead of its own coarser float scaling
@@ -35,7 +37,7 @@ from combopt_core import SolverError
 
 DEFAULT_BITS = 24
 DEFAULT_OBJECTIVE_BITS = 40
-ACTIVITY_LIMIT_LOG2 = 60
+ACTIVITY_LIMIT_LOG2 = 51  # integer activities stay exact in float64 and far from int64 overflow
 MIN_BITS = 10
 
 
@@ -91,7 +93,7 @@ def scale_rows(
     k = bits - exponent
     # Largest scaled activity sum_j |s A_ij| reach_j must stay below 2**ACTIVITY_LIMIT_LOG2.
     size = np.abs(A[keep]) @ (reach + 1.0)  # > 0 for every kept row
-    room = ACTIVITY_LIMIT_LOG2 - 1 - np.ceil(np.log2(size))
+    room = ACTIVITY_LIMIT_LOG2 - np.ceil(np.log2(size))
     k = np.minimum(k, room).astype(np.int64)
     lost = bits - (k + exponent)
     if np.any(bits - lost < MIN_BITS):
@@ -105,12 +107,17 @@ def scale_rows(
     coef = np.rint(scaled)
     error = np.abs(coef - scaled) @ reach
     error = error * (1 + 1e-12) + np.where(error > 0, 1e-9, 0.0)  # float rounding of the sum
-    sb = np.ldexp(b[keep], k)
     low = np.minimum(coef * lb, coef * ub).sum(axis=1)
     high = np.maximum(coef * lb, coef * ub).sum(axis=1)
-    slack = np.ldexp(feas_tol * np.maximum(1.0, np.abs(b[keep])), k)
-    relaxed = np.floor(sb + error + slack)
-    tight = np.floor(sb - error)
+    with np.errstate(over="ignore"):  # a huge b for a tiny row: clipped to the activity range
+        tol = np.ldexp(feas_tol * np.maximum(1.0, np.abs(b[keep])), k)
+        slack = np.minimum(tol, 2.0**ACTIVITY_LIMIT_LOG2)
+        # Exact inside the clip range, which is wide enough to keep every decision below.
+        sb = np.clip(np.ldexp(b[keep], k), low - error - slack - 2, high + error + 2)
+    # s*b is exact; adding error and slack rounds by at most half an ulp: widen by two ulps.
+    up, down = sb + error + slack, sb - error
+    relaxed = np.floor(up + np.where(error + slack > 0, 2 * np.spacing(np.abs(up)), 0.0))
+    tight = np.floor(down - np.where(error > 0, 2 * np.spacing(np.abs(down)), 0.0))
     redundant = tight >= high  # every box point satisfies the row in both models
     relaxed = np.clip(relaxed, low - 1, high)
     tight = np.clip(tight, low - 1, high)
