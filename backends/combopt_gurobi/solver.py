@@ -37,7 +37,7 @@ def start_env(options: dict[str, Any]) -> gp.Env:
     return env
 
 
-def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> Exception:
+def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> BackendUnavailableError:
     if exc.errno == SIZE_LIMIT_EXCEEDED:
         return BackendUnavailableError(
             f"gurobi: model too large for Gurobi's size-limited licence (n={instance.num_vars} "
@@ -45,9 +45,7 @@ def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> Exception:
             "allows at most 2000 of each); install a full Gurobi licence or use another "
             f"backend (GurobiError {exc.errno}: {exc})"
         )
-    if exc.errno == NO_LICENSE:
-        return BackendUnavailableError(f"gurobi: no usable Gurobi licence ({exc})")
-    return exc
+    return BackendUnavailableError(f"gurobi: no usable Gurobi licence ({exc})")
 
 
 class GurobiSolver:
@@ -76,7 +74,9 @@ class GurobiSolver:
         try:
             return self._solve(instance, time_limit)
         except gp.GurobiError as exc:
-            raise _licence_error(exc, instance) from exc
+            if exc.errno in (SIZE_LIMIT_EXCEEDED, NO_LICENSE):
+                raise _licence_error(exc, instance) from exc
+            raise
 
     def _solve(self, instance: ILPInstance, time_limit: float | None) -> Solution:
         with gp.Model(env=self._env()) as model:
