@@ -1,0 +1,30 @@
+"""Brute-force reference backend: exact enumeration of the box's integer points (numpy only).
+
+It needs no solver package, so it is always available. It is the oracle of the conformance
+suite (``tests/conformance``) and the model of a minimal plugin: this module registers one
+``BackendSpec`` through the ``combopt.backends`` entry point, ``solver.py`` holds the class.
+Only for tiny problems: boxes with more than ``max_points`` (default ``2**20``) integer points
+are refused with a ``SolverError``.
+"""
+
+from __future__ import annotations
+
+from combopt_core import BackendSpec, hookimpl
+
+
+def _make(**options):
+    from .solver import BruteForceSolver
+
+    return BruteForceSolver(**options)
+
+
+@hookimpl
+def register_backends(register):
+    register(
+        BackendSpec(
+            name="bruteforce",
+            factory=_make,
+            distribution="combopt",  # pure numpy: always available, versioned with combopt
+            description="exact enumeration of the box (reference oracle, tiny problems only)",
+        )
+    )

@@ -1,0 +1,106 @@
+"""Enumerating the integer points of a box and finding every optimal one.
+
+Points are visited in lexicographic order of ``y`` (``y[0]`` most significant, each variable
+from ``lb`` up to ``ub``), so "the first optimal point" is the lexicographically smallest.
+A point is feasible when ``A y <= b + tol * max(1, |b|)`` row by row, with ``tol`` small
+(default ``1e-9``) so that only floating-point rounding, never a solver-style tolerance, can
+make a violated constraint pass.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from combopt_core import ILPInstance, SolverError
+
+DEFAULT_MAX_POINTS = 2**20
+FEAS_TOL = 1e-9
+OBJ_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """Result of enumerating a box.
+
+    Attributes:
+        objective: the optimal value, ``nan`` when no point is feasible (or none was reached).
+        optimal: ``(k, n)`` every point whose objective is within ``OBJ_TOL * max(1, |opt|)``
+            of the optimum, in lexicographic order (``k = 0`` when infeasible).
+        complete: whether every point was visited (``False`` when stopped by a deadline).
+    """
+
+    objective: float
+    optimal: np.ndarray
+    complete: bool
+
+    @property
+    def unique(self) -> bool:
+        return self.optimal.shape[0] == 1
+
+
+def count_points(lb: np.ndarray, ub: np.ndarray) -> int:
+    """Number of integer points in the box (exact Python integer)."""
+    count = 1
+    for lo, hi in zip(lb, ub):
+        count *= int(hi) - int(lo) + 1
+    return count
+
+
+def box_points(lb: np.ndarray, ub: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """The box's points at lexicographic positions ``indices``, ``(len(indices), n)``."""
+    sizes = tuple(int(s) for s in ub - lb + 1)
+    digits = np.unravel_index(np.asarray(indices, dtype=np.int64), sizes)  # y[0] slowest
+    return np.stack(digits, axis=1).astype(np.float64) + lb
+
+
+def _outer_sum(weights: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """``weights . y`` for every box point ``y``, flat in lexicographic order.
+
+    Built as nested outer sums of ``weights[j] * range_j``, so the points themselves are never
+    materialised: memory and time are proportional to the number of points, not to ``n``.
+    """
+    total = np.zeros(1)
+    for w, lo, hi in zip(weights, lb, ub):
+        total = np.add.outer(total, w * np.arange(lo, hi + 1.0)).ravel()
+    return total
+
+
+def enumerate_optima(
+    instance: ILPInstance,
+    max_points: int = DEFAULT_MAX_POINTS,
+    deadline: float | None = None,
+) -> Enumeration:
+    """Every optimal point of ``min c.y s.t. A y <= b, lb <= y <= ub, y integer``.
+
+    Args:
+        instance: the ILP.
+        max_points: refuse boxes with more integer points than this.
+        deadline: a ``time.perf_counter()`` value; past it, enumeration stops (between
+            constraint rows) and the result is marked incomplete with no point.
+
+    Raises:
+        SolverError: when the box has more than ``max_points`` integer points.
+    """
+    lb, ub = instance.lb, instance.ub
+    total = count_points(lb, ub)
+    if total > max_points:
+        sizes = " x ".join(str(int(u - lo + 1)) for lo, u in zip(lb, ub))
+        raise SolverError(
+            f"bruteforce: the box has {total} integer points ({sizes}), more than "
+            f"max_points={max_points}; use a real solver backend for problems this large"
+        )
+    empty = np.empty((0, instance.num_vars))
+    feasible = np.ones(total, dtype=bool)
+    for row, rhs in zip(instance.A, instance.b):
+        if deadline is not None and time.perf_counter() > deadline:
+            return Enumeration(float("nan"), empty, complete=False)
+        feasible &= _outer_sum(row, lb, ub) <= rhs + FEAS_TOL * max(1.0, abs(rhs))
+    objectives = np.where(feasible, _outer_sum(instance.c, lb, ub), np.inf)
+    best = float(objectives.min())
+    if not np.isfinite(best):
+        return Enumeration(float("nan"), empty, complete=True)
+    winners = np.flatnonzero(objectives <= best + OBJ_TOL * max(1.0, abs(best)))
+    return Enumeration(best, box_points(lb, ub, winners), complete=True)

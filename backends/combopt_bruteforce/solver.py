@@ -1,0 +1,43 @@
+"""``BruteForceSolver``: exact answers by enumerating every integer point of the box."""
+
+from __future__ import annotations
+
+import time
+
+from combopt_core import ILPInstance, Solution, Status
+
+from .enumerate import DEFAULT_MAX_POINTS, enumerate_optima
+
+
+class BruteForceSolver:
+    """Exact ILP solves by enumeration, for boxes of at most ``max_points`` integer points.
+
+    Tie rule: among optimal points (objective within ``1e-9 * max(1, |optimum|)`` of the
+    minimum) the lexicographically smallest ``y`` is returned (``y[0]`` compared first).
+    Stateless and numpy-only, hence thread-safe.
+
+    Args:
+        max_points: refuse (``SolverError``) boxes with more integer points; default ``2**20``.
+    """
+
+    name = "bruteforce"
+    releases_gil = True
+
+    def __init__(self, max_points: int = DEFAULT_MAX_POINTS) -> None:
+        if int(max_points) < 1:
+            raise ValueError(f"max_points: must be a positive integer, got {max_points!r}")
+        self.max_points = int(max_points)
+
+    def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
+        start = time.perf_counter()
+        deadline = None if time_limit is None else start + float(time_limit)
+        found = enumerate_optima(instance, self.max_points, deadline)
+        elapsed = time.perf_counter() - start
+        y = found.optimal[0] if found.optimal.shape[0] else None
+        if not found.complete:
+            return Solution(
+                None, Status.TIME_LIMIT, solve_time=elapsed, message="time limit reached"
+            )
+        if y is None:
+            return Solution(None, Status.INFEASIBLE, solve_time=elapsed, message="infeasible")
+        return Solution(y, Status.OPTIMAL, float(instance.c @ y), elapsed)

@@ -1,0 +1,143 @@
+"""``ScipSolver``: one ILP per call on a per-thread, reused ``pyscipopt.Model``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyscipopt
+
+from combopt_core import ILPInstance, Solution, Status
+
+_EXACT_PARAMS: dict[str, Any] = {
+    "limits/gap": 0.0,
+    "limits/absgap": 0.0,
+    # SCIP's default 1e-6 relative feasibility tolerance accepted points that violate a row
+    # of the paper's data by 2e-6 (dense_m1_seed3); combopt's rule is 1e-9.
+    "numerics/feastol": 1e-9,
+    "lp/threads": 1,
+    "parallel/maxnthreads": 1,
+}
+_NO_LIMIT = 1e20  # SCIP's infinity for limits/time
+_HAS_NOGIL = hasattr(pyscipopt.Model, "optimizeNogil")
+
+
+@dataclass
+class _Cached:
+    """A thread's model and the data it holds (to change only what differs); bounds fixed."""
+
+    model: pyscipopt.Model
+    xs: list
+    conss: list
+    c: np.ndarray
+    A: np.ndarray
+    b: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+
+
+class ScipSolver:
+    """Exact single-threaded SCIP solves.
+
+    Args:
+        options: extra SCIP parameters (name -> value), e.g. ``{"presolving/maxrounds": 0}``.
+        reuse_model: keep one model per thread and update it in place (about 3x faster on
+            tiny models); ``False`` builds a fresh model for every instance.
+    """
+
+    name = "scip"
+    releases_gil = _HAS_NOGIL
+
+    def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
+        self._options = dict(options or {})
+        self._reuse = bool(reuse_model)
+        self._local = threading.local()
+
+    def _build(self, inst: ILPInstance) -> _Cached:
+        model = pyscipopt.Model()
+        model.hideOutput()
+        for key, value in {**_EXACT_PARAMS, **self._options}.items():
+            model.setParam(key, value)
+        xs = [
+            model.addVar(vtype="I", lb=float(lo), ub=float(hi), obj=float(cj))
+            for lo, hi, cj in zip(inst.lb, inst.ub, inst.c)
+        ]
+        conss = [
+            model.addCons(pyscipopt.quicksum(a * x for a, x in zip(row, xs)) <= rhs)
+            for row, rhs in zip(inst.A.tolist(), inst.b.tolist())
+        ]
+        return _Cached(
+            model,
+            xs,
+            conss,
+            inst.c.copy(),
+            inst.A.copy(),
+            inst.b.copy(),
+            inst.lb.copy(),
+            inst.ub.copy(),
+        )
+
+    def _update(self, cached: _Cached, inst: ILPInstance) -> None:
+        """Turn the cached model (same n, m, bounds) into ``inst``, touching only what changed.
+
+        Bounds are never changed in place: SCIP turns an integer variable with bounds [0, 1]
+        into a binary one, which then refuses other bounds.
+        """
+        model, xs = cached.model, cached.xs
+        model.freeTransform()
+        if np.any(inst.c != cached.c):
+            model.setObjective(pyscipopt.quicksum(float(cj) * x for cj, x in zip(inst.c, xs)))
+        for i, j in zip(*np.nonzero(inst.A != cached.A)):
+            model.chgCoefLinear(cached.conss[i], xs[j], float(inst.A[i, j]))
+        for i in np.flatnonzero(inst.b != cached.b):
+            model.chgRhs(cached.conss[i], float(inst.b[i]))
+        cached.c[:], cached.A[:], cached.b[:] = inst.c, inst.A, inst.b
+
+    def _model(self, inst: ILPInstance) -> _Cached:
+        cached = getattr(self._local, "cached", None) if self._reuse else None
+        if (
+            cached is not None
+            and cached.A.shape == inst.A.shape
+            and np.array_equal(cached.lb, inst.lb)
+            and np.array_equal(cached.ub, inst.ub)
+        ):
+            try:
+                self._update(cached, inst)
+                return cached
+            except Exception:  # noqa: BLE001 - a half-updated model is rebuilt from scratch
+                self._local.cached = None
+        cached = self._build(inst)
+        if self._reuse:
+            self._local.cached = cached
+        return cached
+
+    def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
+        cached = self._model(instance)
+        model = cached.model
+        model.setParam("limits/time", _NO_LIMIT if time_limit is None else float(time_limit))
+        start = time.perf_counter()
+        try:
+            if _HAS_NOGIL:
+                model.optimizeNogil()
+            else:
+                model.optimize()
+        except Exception:
+            self._local.cached = None  # never reuse a model left in an unknown stage
+            raise
+        elapsed = time.perf_counter() - start
+        status = model.getStatus()
+        y = None
+        if model.getNSols() > 0:
+            best = model.getBestSol()
+            y = np.round(np.array([model.getSolVal(best, x) for x in cached.xs]))
+        if status == "optimal":
+            return Solution(y, Status.OPTIMAL, float(instance.c @ y), elapsed)
+        if status in ("infeasible", "inforunbd"):  # the box is bounded: infeasible
+            return Solution(None, Status.INFEASIBLE, solve_time=elapsed, message=status)
+        if status == "timelimit":
+            obj = float(instance.c @ y) if y is not None else float("nan")
+            return Solution(y, Status.TIME_LIMIT, obj, elapsed, message="time limit reached")
+        return Solution(None, Status.ERROR, solve_time=elapsed, message=f"SCIP status '{status}'")

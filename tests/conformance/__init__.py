@@ -1,0 +1,1 @@
+"""The backend conformance suite: the same checks on every available backend."""

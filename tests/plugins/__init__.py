@@ -1,0 +1,1 @@
+"""Third-party plugin tests: separately packaged plugins installed and discovered for real."""
