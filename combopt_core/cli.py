@@ -60,12 +60,12 @@ TASKS: dict[str, Task] = {
         ("random-constraints",),
         "Random Constraints (paper Sec. 4.1): learn m = 1, 2, 4, 8 constraints, binary and dense",
     ),
-    "set-covering": Task(
-        ("set-covering",),
+    "set-cover": Task(
+        ("set-cover",),
         "Weighted Set Covering (Sec. 4.2): learn the covering constraints of a hidden universe",
     ),
     "knapsack": Task(
-        ("knapsack",),
+        ("knapsack", "reproduce"),
         "Knapsack from sentence embeddings (Sec. 4.3): learn costs and a constraint from text",
     ),
     "keypoints": Task(
@@ -76,7 +76,7 @@ TASKS: dict[str, Task] = {
 # The main job: one quick Random Constraints run against the box-only baseline.
 DEMO_ARGS: tuple[str, ...] = ("random-constraints", "--quick")
 # Where benchmark scripts live, relative to the checkout root, first match wins.
-BENCH_DIRS: tuple[str, ...] = ("benchmarks", "demos/benchmarks")
+BENCH_DIRS: tuple[str, ...] = ("demos/benchmarks", "benchmarks")
 
 
 class CheckoutNotFound(Exception):
@@ -228,13 +228,28 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def find_benchmarks(root: Path) -> tuple[Path | None, dict[str, Path]]:
-    """The benchmark folder of a checkout and its scripts by name (``*.py``, not ``_*``)."""
+    """The benchmark folder of a checkout and its runnable scripts by name.
+
+    A script is a ``*.py`` file not starting with ``_`` that has a ``__main__`` block;
+    helper modules beside the scripts are left out.
+    """
     for rel in BENCH_DIRS:
         folder = root / rel
         if folder.is_dir():
-            scripts = {p.stem: p for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
+            scripts = {
+                p.stem: p
+                for p in sorted(folder.glob("*.py"))
+                if not p.name.startswith("_") and _is_script(p)
+            }
             return folder, scripts
     return None, {}
+
+
+def _is_script(path: Path) -> bool:
+    try:
+        return '__name__ == "__main__"' in path.read_text(encoding="utf-8")
+    except OSError:
+        return False
 
 
 def _bench_command(root: Path, script: Path, extra: Sequence[str]) -> list[str]:
@@ -313,8 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="combopt",
         description=(
-            "Integer linear programs as differentiable neural-network layers (CombOptNet): "
-            "inspect the solver backends, run the demonstrations and benchmarks."
+            "Integer linear programs as differentiable neural-network layers (CombOptNet).\n"
+            "Inspect the solver backends; run the demonstrations and benchmarks."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

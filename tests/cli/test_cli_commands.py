@@ -27,17 +27,21 @@ sys.exit(int(os.environ.get("COMBOPT_TEST_EXIT", "0")))
 
 @pytest.fixture
 def checkout(tmp_path, monkeypatch):
-    """A minimal combopt source tree: pyproject.toml, demos/__main__.py, benchmarks/."""
+    """A minimal combopt source tree: pyproject.toml, demos/__main__.py, demos/benchmarks/."""
     root = tmp_path / "repo"
     (root / "demos").mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "combopt"\n')
     (root / "demos" / "__init__.py").write_text("")
     (root / "demos" / "__main__.py").write_text(RECORDER.replace("WHO", "'demos'"))
-    bench = root / "benchmarks"
+    bench = root / "demos" / "benchmarks"
     bench.mkdir()
+    (bench / "__init__.py").write_text("")
     for name, doc in (("overhead", "Layer overhead vs solve time."), ("speedup", "Speedup.")):
-        (bench / f"{name}.py").write_text(f'"""{doc}"""\n' + RECORDER.replace("WHO", repr(name)))
-    (bench / "_helpers.py").write_text("")
+        body = RECORDER.replace("WHO", repr(name)).replace("\n", "\n    ")
+        script = f'"""{doc}"""\nif __name__ == "__main__":\n    {body}\n'
+        (bench / f"{name}.py").write_text(script)
+    (bench / "_private.py").write_text('if __name__ == "__main__":\n    pass\n')
+    (bench / "common.py").write_text('"""Shared helpers, not a script."""\n')
     record = tmp_path / "record.jsonl"
     monkeypatch.setenv("COMBOPT_TEST_RECORD", str(record))
     monkeypatch.delenv(cli.ROOT_ENV_VAR, raising=False)
@@ -143,17 +147,18 @@ def test_bench_lists_scripts_with_their_first_doc_line(checkout, capsys):
     assert cli.main(["bench", "--list", "--root", str(checkout)]) == 0
     out = capsys.readouterr().out
     assert "overhead" in out and "Layer overhead vs solve time." in out
-    assert "speedup" in out and "_helpers" not in out
+    assert "speedup" in out and "_private" not in out and "common" not in out
     assert records(checkout) == []
 
 
-def test_bench_runs_the_named_scripts_in_turn_with_arguments_after_dashes(checkout):
+def test_bench_runs_the_named_scripts_in_turn_with_arguments_after_dashes(checkout, capsys):
     argv = ["bench", "--root", str(checkout), "speedup", "overhead", "--", "--batch", "8"]
     assert cli.main(argv) == 0
     assert [(r["who"], r["argv"]) for r in records(checkout)] == [
         ("speedup", ["--batch", "8"]),
         ("overhead", ["--batch", "8"]),
     ]
+    assert "-m demos.benchmarks.speedup --batch 8" in capsys.readouterr().err
 
 
 def test_bench_stops_at_the_first_failure(checkout, monkeypatch):
