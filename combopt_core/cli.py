@@ -58,19 +58,19 @@ class Task:
 TASKS: dict[str, Task] = {
     "random-constraints": Task(
         ("random-constraints",),
-        "Random Constraints (paper Sec. 4.1): learn m = 1, 2, 4, 8 constraints, binary and dense",
+        "Random Constraints (Sec. 4.1): learn m = 1, 2, 4, 8 constraints, binary and dense",
     ),
     "set-cover": Task(
         ("set-cover",),
-        "Weighted Set Covering (Sec. 4.2): learn the covering constraints of a hidden universe",
+        "Weighted Set Covering (Sec. 4.2): learn the covering constraints",
     ),
     "knapsack": Task(
         ("knapsack", "reproduce"),
-        "Knapsack from sentence embeddings (Sec. 4.3): learn costs and a constraint from text",
+        "Knapsack from sentences (Sec. 4.3): learn costs and a constraint from text",
     ),
     "keypoints": Task(
         ("keypoints",),
-        "Keypoint matching (Sec. 4.4): learn assignment constraints with a graph network",
+        "Keypoint matching (Sec. 4.4): learn assignment constraints and costs",
     ),
 }
 # The main job: one quick Random Constraints run against the box-only baseline.
@@ -373,9 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce",
         parents=[checkout],
         help="reproduce one of the paper's demonstrations",
-        description="Run one of the paper's demonstrations with its full protocol "
-        "('python -m demos TASK ...' in a source checkout). Extra arguments are passed on; "
-        "the demonstration's own options: 'combopt reproduce TASK -- --help'.\n\ntasks:\n" + tasks,
+        description="Run one of the paper's demonstrations with its full protocol\n"
+        "('python -m demos TASK ...' in a source checkout). Extra arguments are passed on;\n"
+        "for the demonstration's own options: combopt reproduce TASK -- --help\n\ntasks:\n" + tasks,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("task", choices=list(TASKS), metavar="TASK", help="one of: " + ", ".join(TASKS))
