@@ -9,6 +9,7 @@ The runs are seeded and the solvers deterministic, so the thresholds have a wide
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,8 @@ def test_every_example_is_tested():
         "learn_costs_and_constraints",
         "fixed_ilp_learned_costs",
         "write_a_plugin",
+        "quickstart",
+        "jax_quickstart",
     }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
@@ -81,3 +84,38 @@ def test_an_example_runs_as_a_script():
     )
     assert done.returncode == 0, done.stderr
     assert "statuses agree with HiGHS: True" in done.stdout
+
+
+def run_script(name: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def numbers(text: str) -> list[float]:
+    """The numbers of the printed arrays (lines with brackets; solver banners left out)."""
+    arrays = "\n".join(line for line in text.splitlines() if "[" in line)
+    return [float(x) for x in re.findall(r"-?\d+\.\d*(?:e-?\d+)?", arrays)]
+
+
+def test_quickstart_prints_the_documented_solution_and_pushes_the_constraint_out():
+    out = numbers(run_script("quickstart"))
+    y, dc, dA, db = out[0:3], out[3:6], out[6:9], out[9:10]
+    assert [abs(v) for v in y] == [0.0, 1.0, 0.0]  # as its comment says
+    # The wanted point (1, 1, 0) violates "pick at most one": no cost gradient, and the
+    # constraint is pushed out (db < 0: gradient descent raises b).
+    assert dc == [0.0, 0.0, 0.0] and db[0] < 0 and dA[0] > 0
+
+
+def test_jax_quickstart_matches_the_torch_quickstart():
+    pytest.importorskip("jax")
+    torch_out = numbers(run_script("quickstart"))
+    jax_out = numbers(run_script("jax_quickstart"))
+    assert len(jax_out) == len(torch_out) == 10
+    assert all(abs(a - b) < 1e-4 for a, b in zip(jax_out, torch_out))
