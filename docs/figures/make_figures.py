@@ -11,6 +11,7 @@ distances, which constraint moves) are computed with the same formulas as the li
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -177,21 +178,25 @@ def panel_infeasible(ax) -> None:
     setup(ax, "(b) infeasible target: make $y'_k$ feasible")
 
 
-def save(fig, name: str) -> None:
+def save(fig, path: Path) -> None:
     fig.tight_layout()
-    fig.savefig(HERE / name, dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    print(f"wrote {HERE / name}")
+    print(f"wrote {path}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Draw the Concepts page's figures.")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder (default: beside me)")
+    out = parser.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.2, 5.0))
     panel_basis(ax)
-    save(fig, "delta_basis.png")
+    save(fig, out / "delta_basis.png")
     fig, axes = plt.subplots(1, 2, figsize=(10.4, 5.0))
     panel_feasible(axes[0])
     panel_infeasible(axes[1])
-    save(fig, "target_cases.png")
+    save(fig, out / "target_cases.png")
 
 
 if __name__ == "__main__":
