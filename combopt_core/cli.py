@@ -395,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Usage errors exit through ``SystemExit(2)`` (argparse); everything else returns one of
+    the exit codes in the module docstring.
+    """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     passed: list[str] = []
