@@ -1,0 +1,213 @@
+"""``ILPLayer`` for JAX: forward = a real ILP solve, backward = the CombOptNet rule.
+
+Both passes run on the host through ``jax.pure_callback``: the forward calls
+``combopt_core.solve_batch``, the backward ``combopt_core.combopt_gradients``. Shapes are
+checked when the function is traced, with the core's own error messages; values (NaN, inf)
+are checked before the call when the inputs are concrete (eager mode), and inside the
+callback under ``jit`` (the error then arrives wrapped in JAX's runtime error, with the
+core's message in its text).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from combopt_core import (
+    ILPSolver,
+    Status,
+    combopt_gradients,
+    get_solver,
+    make_problem,
+    solve_batch,
+)
+
+
+class ILPInfo(NamedTuple):
+    """Per-instance facts of a forward pass, each of shape ``(B,)``.
+
+    ``status``: ``combopt_core.Status`` codes (int32); ``infeasible``: no feasible point
+    exists (``y`` is then the fallback point, the box point nearest 0); ``objective``:
+    ``c.y`` (``nan`` without a solution).
+    """
+
+    status: jax.Array
+    infeasible: jax.Array
+    objective: jax.Array
+
+
+@dataclass(frozen=True)
+class _Options:
+    solver: ILPSolver
+    lb: Any
+    ub: Any
+    tau: float
+    workers: int | None
+    time_limit: float | None
+    verify: bool
+
+
+@functools.lru_cache(maxsize=256)
+def _check_shapes(c_shape: tuple, A_shape: tuple, b_shape: tuple, lb: Any, ub: Any) -> int:
+    """Validate the layout with ``make_problem`` on zeros; return the batch size ``B``."""
+    problem = make_problem(np.zeros(c_shape), np.zeros(A_shape), np.zeros(b_shape), lb, ub)
+    return problem.batch_size
+
+
+def _hashable(bound: Any) -> Any:
+    arr = np.asarray(bound, dtype=np.float64)
+    return float(arr) if arr.ndim == 0 else tuple(arr.tolist())
+
+
+def _float_dtype(x: jax.Array) -> Any:
+    return x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
+
+
+def _build(options: _Options):
+    """The ``custom_vjp`` function ``(c, A, b) -> (y, status, objective)`` for ``options``."""
+
+    def host_solve(c, A, b):
+        problem = make_problem(np.asarray(c), np.asarray(A), np.asarray(b), options.lb, options.ub)
+        result = solve_batch(
+            options.solver,
+            problem,
+            workers=options.workers,
+            time_limit=options.time_limit,
+            verify=options.verify,
+        )
+        dtype = np.asarray(c).dtype
+        return (
+            result.y.reshape(np.shape(c)).astype(dtype),
+            result.status.astype(np.int32),
+            result.objective.astype(dtype),
+        )
+
+    def host_grad(dy, y, A, b):
+        c0 = np.zeros(np.shape(y), dtype=np.float64)
+        problem = make_problem(c0, np.asarray(A), np.asarray(b), options.lb, options.ub)
+        yy = np.asarray(y, dtype=np.float64).reshape(problem.c.shape)
+        g = combopt_gradients(
+            np.asarray(dy, dtype=np.float64).reshape(yy.shape),
+            yy,
+            problem.A,
+            problem.b,
+            problem.lb,
+            problem.ub,
+            tau=options.tau,
+        )
+        return (
+            g.dc.reshape(np.shape(y)).astype(np.asarray(y).dtype),
+            g.dA.reshape(np.shape(A)).astype(np.asarray(A).dtype),
+            g.db.reshape(np.shape(b)).astype(np.asarray(b).dtype),
+        )
+
+    def forward(c, A, b):
+        B = _check_shapes(c.shape, A.shape, b.shape, _hashable(options.lb), _hashable(options.ub))
+        shapes = (
+            jax.ShapeDtypeStruct(c.shape, c.dtype),
+            jax.ShapeDtypeStruct((B,), jnp.int32),
+            jax.ShapeDtypeStruct((B,), c.dtype),
+        )
+        return jax.pure_callback(host_solve, shapes, c, A, b, vmap_method="sequential")
+
+    @jax.custom_vjp
+    def ilp(c, A, b):
+        return forward(c, A, b)
+
+    def ilp_fwd(c, A, b):
+        y, status, objective = forward(c, A, b)
+        return (y, status, objective), (y, A, b)
+
+    def ilp_bwd(residuals, cotangents):
+        y, A, b = residuals
+        dy = cotangents[0]
+        shapes = (
+            jax.ShapeDtypeStruct(y.shape, y.dtype),
+            jax.ShapeDtypeStruct(A.shape, A.dtype),
+            jax.ShapeDtypeStruct(b.shape, b.dtype),
+        )
+        return jax.pure_callback(host_grad, shapes, dy, y, A, b, vmap_method="sequential")
+
+    ilp.defvjp(ilp_fwd, ilp_bwd)
+    return ilp
+
+
+class ILPLayer:
+    """``y = argmin c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``, differentiable in c, A, b.
+
+    The JAX twin of ``combopt_torch.ILPLayer``: same arguments, same shapes, same gradients.
+    The forward pass runs an unmodified ILP solver on the host CPU; the backward pass is the
+    CombOptNet gradient rule (``combopt_core.gradient``). Calls compose with ``jax.grad``,
+    ``jax.jit`` and ``jax.vmap`` (under ``vmap`` the host solves one mapped slice at a time).
+
+    Args:
+        lb, ub: the box, scalars or ``(n,)`` sequences; finite.
+        solver: a backend name or an ``ILPSolver``; ``None`` picks ``$COMBOPT_SOLVER``,
+            else HiGHS.
+        tau: soft-minimum temperature of the constraint gradient (0.5 in the paper; 0 = hard).
+        workers: parallel solves per batch (default: the machine's cores).
+        time_limit: seconds per instance, ``None`` for none.
+        verify: check every solver answer against the float problem.
+        solver_options: keyword options for the backend when ``solver`` is a name.
+
+    Call: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
+    shared ``(m,)``. Returns ``y`` shaped like ``c`` in ``c``'s floating dtype (integer
+    inputs are promoted to JAX's default float), or ``(y, ILPInfo)`` with
+    ``return_info=True``. An infeasible instance does not raise: it is flagged in
+    ``ILPInfo.infeasible`` and still gets the gradient that pushes violated constraints out.
+    Gradients are float64 on the host, returned in each input's dtype (float32 unless
+    ``jax_enable_x64`` is on).
+    """
+
+    def __init__(
+        self,
+        lb: Any = 0.0,
+        ub: Any = 1.0,
+        solver: str | ILPSolver | None = None,
+        tau: float = 0.5,
+        workers: int | None = None,
+        time_limit: float | None = None,
+        verify: bool = True,
+        solver_options: dict[str, Any] | None = None,
+    ) -> None:
+        if tau < 0:
+            raise ValueError(f"tau: must be >= 0, got {tau}")
+        if not hasattr(solver, "solve"):
+            solver = get_solver(solver, **(solver_options or {}))
+        self.options = _Options(
+            solver=solver,
+            lb=lb,
+            ub=ub,
+            tau=float(tau),
+            workers=workers,
+            time_limit=time_limit,
+            verify=verify,
+        )
+        self._ilp = _build(self.options)
+
+    @property
+    def solver(self) -> ILPSolver:
+        return self.options.solver
+
+    def __call__(self, c: Any, A: Any, b: Any, return_info: bool = False):
+        c = jnp.asarray(c)
+        dtype = _float_dtype(c)
+        c, A, b = c.astype(dtype), jnp.asarray(A, dtype=dtype), jnp.asarray(b, dtype=dtype)
+        if not any(isinstance(x, jax.core.Tracer) for x in (c, A, b)):
+            # Eager call: raise the core's ProblemValidationError (NaN, inf) as is, rather
+            # than wrapped in a callback error. Under jit the callback reports it.
+            o = self.options
+            make_problem(np.asarray(c), np.asarray(A), np.asarray(b), o.lb, o.ub)
+        y, status, objective = self._ilp(c, A, b)
+        if not return_info:
+            return y
+        return y, ILPInfo(status, status == int(Status.INFEASIBLE), objective)
+
+    def __repr__(self) -> str:
+        o = self.options
+        return f"ILPLayer(solver={o.solver.name!r}, tau={o.tau}, workers={o.workers})"
