@@ -104,11 +104,13 @@ class TimeOutSolver:
 
 @dataclass
 class WrongSolver:
-    """A broken backend: answers like the reference, then corrupts it as ``kind`` says."""
+    """A broken backend: answers like the reference, then corrupts it as ``kind`` says
+    (only on the instance with ``c[0] == victim`` when ``victim`` is set)."""
 
     kind: str
     name: str = "liar"
     releases_gil: bool = False
+    victim: float | None = None
 
     KINDS = (
         "infeasible",
@@ -125,6 +127,8 @@ class WrongSolver:
     def solve(self, instance: ILPInstance, time_limit: float | None = None):
         good = brute_force(instance)
         y, obj = good.y, good.objective
+        if self.victim is not None and float(instance.c[0]) != self.victim:
+            return good
         if self.kind == "infeasible":  # the box's top corner violates the test problems
             y = instance.ub.copy()
             return Solution(y, Status.OPTIMAL, float(instance.c @ y))
