@@ -6,6 +6,7 @@ instances to threads in any order.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import threading
@@ -172,6 +173,18 @@ def hard_problem(rng: np.random.Generator, B: int, n: int = 100, m: int = 20):
     A /= np.linalg.norm(A, axis=-1, keepdims=True)
     b = np.full((B, m), 0.25 * np.sqrt(n) * 0.5)
     return c, A, b, 0.0, 1.0
+
+
+def set_cover(seed: int = 0, B: int = 24, n: int = 12, m: int = 8):
+    """Unit-cost set cover: ``min sum(y)`` s.t. every element covered, ``-S y <= -1``."""
+    rng = np.random.default_rng(seed)
+    S = (rng.random((B, m, n)) < 0.3).astype(float)
+    S[np.arange(B)[:, None], np.arange(m), rng.integers(0, n, size=(B, m))] = 1.0
+    return np.ones((B, n)), -S, -np.ones((B, m)), 0.0, 1.0
+
+
+def digest(y: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(y, dtype=np.float64).tobytes()).hexdigest()
 
 
 def child_pids_of(pid: int) -> set[int]:
