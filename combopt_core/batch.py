@@ -4,30 +4,25 @@ Backends that release the GIL (``solver.releases_gil``) run on a shared thread p
 ``workers`` threads; others run in the calling thread. Results are the same whatever the
 worker count: each instance is solved single-threaded and independently.
 
-Failure semantics: when ``solve_batch`` returns or raises, none of its solves is still
-running (on an exception or Ctrl-C the batch's queued instances are cancelled and the
-running ones awaited). A forked child process starts with no pools (the parent's threads do
-not exist there).
+Failure semantics (``combopt_core.failures``): when ``solve_batch`` returns or raises, none
+of its solves is still running; a failing instance is named, and raised or flagged
+(``on_error``). A forked child process starts with no pools (the parent's threads do not
+exist there, and using their pool would hang).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import warnings
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-import numpy as np
-
-from .errors import SolverError
+from .failures import check_on_error, run_all, solve_one, warn_failed
 from .registry import get_solver
-from .result import BatchSolution, Solution, Status
+from .result import BatchSolution, Solution
 from .solver import ILPSolver
 from .spec import ILPProblem, check_time_limit, make_problem
-from .verify import check_returned, verify_batch
-
-ON_ERROR = ("raise", "flag")
+from .verify import verify_batch
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
@@ -48,7 +43,6 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 def _forget_pools_in_child() -> None:
-    """After ``fork`` the parent's pool threads are gone: start from no pools."""
     global _POOLS_LOCK
     _POOLS.clear()
     _POOLS_LOCK = threading.Lock()
@@ -56,25 +50,6 @@ def _forget_pools_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_in_child)
-
-
-def _map_all(pool: ThreadPoolExecutor, run: Callable[[int], Solution], count: int) -> list:
-    """``[run(i) for i in range(count)]`` on ``pool``; nothing left running on return.
-
-    On the first exception (or a ``KeyboardInterrupt`` while waiting) the instances not yet
-    started are cancelled and the running ones awaited before the exception propagates.
-    """
-    futures = [pool.submit(run, i) for i in range(count)]
-    try:
-        wait(futures, return_when=FIRST_EXCEPTION)
-    finally:
-        for future in futures:
-            future.cancel()
-        wait(futures)
-    for future in futures:
-        if not future.cancelled() and future.exception() is not None:
-            raise future.exception()
-    return [future.result() for future in futures]
 
 
 def solve_batch(
@@ -94,10 +69,10 @@ def solve_batch(
         workers: threads for GIL-releasing backends; default the machine's core count.
         time_limit: seconds per instance, ``None`` for none.
         verify: check every returned point against the float problem (cheap, O(B m n)).
-        on_error: what a backend failure on one instance does (an exception, or a returned
-            ``Status.ERROR``): ``"raise"`` a ``SolverError``; ``"flag"`` it as
-            ``Status.ERROR`` with the fallback point and a ``RuntimeWarning``, and solve the
-            rest. Time-outs never raise: see ``Status.TIME_LIMIT``.
+        on_error: a backend failure on one instance (it raises or returns
+            ``Status.ERROR``) ``"raise"``-s a ``SolverError``, or is ``"flag"``-ged as
+            ``Status.ERROR`` with the fallback point and a ``RuntimeWarning`` while the
+            rest is solved. Time-outs never raise: see ``Status.TIME_LIMIT``.
 
     Raises:
         SolverError: naming the backend and the instance, when the backend fails (with
@@ -108,37 +83,17 @@ def solve_batch(
     if workers < 1:
         raise ValueError(f"workers: must be at least 1, got {workers}")
     time_limit = check_time_limit(time_limit)
-    if on_error not in ON_ERROR:
-        raise ValueError(f"on_error: expected one of {ON_ERROR}, got {on_error!r}")
+    check_on_error(on_error)
 
     def run(i: int) -> Solution:
-        try:
-            solution = solver.solve(problem.instance(i), time_limit=time_limit)
-        except Exception as exc:  # noqa: BLE001 - raised or flagged with the instance named
-            if on_error == "raise":
-                what = f"backend '{solver.name}' failed on instance {i}: {exc!r}"
-                raise SolverError(what) from exc
-            solution = Solution(None, Status.ERROR, message=repr(exc))
-        check_returned(solution, problem.num_vars, solver.name, i)
-        if solution.status == Status.ERROR:
-            what = f"backend '{solver.name}' failed on instance {i}: {solution.message}"
-            if on_error == "raise":
-                raise SolverError(what)
-            return Solution(None, Status.ERROR, solve_time=solution.solve_time, message=what)
-        return solution
+        return solve_one(solver, problem.instance(i), i, time_limit, on_error)
 
     if workers > 1 and problem.batch_size > 1 and getattr(solver, "releases_gil", False):
-        solutions = _map_all(_pool(workers), run, problem.batch_size)
+        solutions = run_all(_pool(workers), run, problem.batch_size)
     else:
         solutions = [run(i) for i in range(problem.batch_size)]
     result = BatchSolution.stack(solutions, problem.fallback_point())
-    failed = np.flatnonzero(result.failed)
-    if failed.size:
-        warnings.warn(
-            f"{failed.size} instance(s) flagged Status.ERROR; first: {result.messages[failed[0]]}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    warn_failed(result)
     if verify:
         verify_batch(problem, result, solver.name)
     return result

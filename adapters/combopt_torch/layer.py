@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from combopt_core import ILPSolver, Status, get_solver
-from combopt_core.batch import ON_ERROR
+from combopt_core.failures import check_on_error
 from combopt_core.registry import default_registry
 from combopt_core.spec import check_time_limit
 
@@ -79,8 +79,7 @@ class ILPLayer(nn.Module):
         super().__init__()
         if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
             raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error: expected one of {ON_ERROR}, got {on_error!r}")
+        check_on_error(on_error)
         if workers is not None and not (
             isinstance(workers, numbers.Integral) and not isinstance(workers, bool) and workers >= 1
         ):

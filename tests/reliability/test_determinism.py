@@ -30,10 +30,16 @@ from .helpers import available_backends, digest, set_cover
 TESTS_DIR = str(Path(__file__).resolve().parents[1])
 
 
-def determinism_problems(make_solver: Callable[[], ILPSolver]) -> list[str]:
+def determinism_problems(make_solver: Callable[[], ILPSolver], shared: bool = False) -> list[str]:
     """What differs from a first single-threaded run: more workers, a fresh solver, the
-    batch reversed or shuffled (nothing may carry over from one solve to the next)."""
+    batch reversed or shuffled (nothing may carry over from one solve to the next).
+
+    ``shared``: one constraint set for the batch (CombOptNet's case, where a backend may
+    keep its model between instances and only change the costs) and costs in {1, 2}."""
     c, A, b, lb, ub = set_cover()
+    if shared:
+        A, b = A[0], b[0]
+        c = 1.0 + (np.random.default_rng(3).random(c.shape) < 0.3)
     solver = make_solver()
     first = solve(c, A, b, lb, ub, solver=solver, workers=1)
     assert first.optimal.all()
@@ -43,14 +49,16 @@ def determinism_problems(make_solver: Callable[[], ILPSolver]) -> list[str]:
     runs["reversed batch"] = (solver, 2, np.arange(len(c))[::-1])
     runs["shuffled batch"] = (solver, 1, np.random.default_rng(2).permutation(len(c)))
     for what, (s, workers, perm) in runs.items():
-        y = solve(c[perm], A[perm], b[perm], lb, ub, solver=s, workers=workers).y
+        A_p, b_p = (A, b) if shared else (A[perm], b[perm])
+        y = solve(c[perm], A_p, b_p, lb, ub, solver=s, workers=workers).y
         if not np.array_equal(y, first.y[perm]):
             found.append(what)
     return found
 
 
-def test_backend_is_deterministic(backend):
-    assert determinism_problems(lambda: get_solver(backend)) == []
+@pytest.mark.parametrize("shared", [False, True], ids=["per-instance", "shared-constraints"])
+def test_backend_is_deterministic(backend, shared):
+    assert determinism_problems(lambda: get_solver(backend), shared) == []
 
 
 @pytest.mark.skipif("highs" not in available_backends(), reason="needs HiGHS")
