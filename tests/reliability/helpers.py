@@ -14,13 +14,22 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
-from combopt_core import ILPInstance, Solution, Status, list_backends
+from combopt_core import ILPInstance, Solution, Status, get_solver, list_backends
 
 
 def available_backends() -> list[str]:
     """Names of every backend that can run here (HiGHS now; the others once merged)."""
     return [s.name for s in list_backends() if s.available]
+
+
+def skip_unless_fits(backend: str, n: int, lb: float, ub: float) -> None:
+    """Skip the calling test when ``backend`` refuses boxes this large (an enumerating
+    backend declares ``max_points``)."""
+    limit = getattr(get_solver(backend), "max_points", None)
+    if limit is not None and (int(ub) - int(lb) + 1) ** n > limit:
+        pytest.skip(f"{backend} enumerates at most {limit} points; this box is larger")
 
 
 def brute_force(instance: ILPInstance) -> Solution:

@@ -29,6 +29,7 @@ from .helpers import (
     hard_problem,
     pid_alive,
     random_problem,
+    skip_unless_fits,
 )
 
 TESTS_DIR = str(Path(__file__).resolve().parents[1])
@@ -83,6 +84,7 @@ def test_time_out_without_incumbent_is_treated_like_infeasible():
 
 def test_real_backend_honours_the_time_limit(backend):
     """HiGHS needs 30-230 s per instance here without a limit."""
+    skip_unless_fits(backend, 100, 0, 1)
     c, A, b, lb, ub = hard_problem(np.random.default_rng(0), 2)
     start = time.perf_counter()
     res = solve(c, A, b, lb, ub, solver=backend, workers=1, time_limit=0.05)
@@ -94,6 +96,7 @@ def test_real_backend_honours_the_time_limit(backend):
 
 
 def test_real_backend_time_out_without_incumbent_gives_fallback(backend):
+    skip_unless_fits(backend, 100, 0, 1)
     c, A, b, lb, ub = hard_problem(np.random.default_rng(1), 2)
     # a covering row (sum y >= 30) makes the easy points infeasible
     A = np.concatenate([A, -np.ones((2, 1, 100)) / 10], axis=1)
@@ -212,6 +215,8 @@ INTERRUPT_SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize("backend", ["fake", *available_backends()])
 def test_ctrl_c_stops_a_parallel_batch_promptly_with_no_orphans(backend):
+    if backend != "fake":
+        skip_unless_fits(backend, 100, 0, 1)
     script = INTERRUPT_SCRIPT.format(tests=TESTS_DIR, backend=backend)
     proc = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

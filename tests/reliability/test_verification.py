@@ -12,7 +12,7 @@ import torch
 from combopt_core import SolverError, solve
 from combopt_torch import ILPLayer
 
-from .helpers import TimeOutSolver, WrongSolver, random_problem
+from .helpers import TimeOutSolver, WrongSolver, random_problem, skip_unless_fits
 
 #: caught only in verification mode (``verify=True``, the default)
 VERIFIED = ("infeasible", "fractional", "out_of_bounds", "wrong_objective")
@@ -91,6 +91,7 @@ def test_tolerance_is_relative_to_the_right_hand_side(scale):
 
 @pytest.mark.parametrize("dense", [False, True])
 def test_real_backend_answers_pass_verification(backend, dense):
+    skip_unless_fits(backend, 8, -5 if dense else 0, 5 if dense else 1)
     c, A, b, lb, ub = random_problem(np.random.default_rng(7), 16, 8, 4, dense=dense)
     res = solve(c, A, b, lb, ub, solver=backend, verify=True)
     assert res.optimal.all()
