@@ -64,6 +64,8 @@ class ScriptedSolver:
 
     ``fail_on``: ``c[0]`` values on which ``solve`` raises ``RuntimeError``;
     ``error_on``: values on which it returns ``Status.ERROR`` without raising;
+    ``interrupt_on``: values on which it raises ``KeyboardInterrupt``, as a backend must when
+    its solver library caught the user's Ctrl-C itself;
     ``delay``: seconds slept per solve (sleeping releases the GIL, like a real solver).
     Counts calls and solves in flight, so a test can see work left running.
     """
@@ -71,6 +73,7 @@ class ScriptedSolver:
     name: str = "scripted"
     fail_on: frozenset = frozenset()
     error_on: frozenset = frozenset()
+    interrupt_on: frozenset = frozenset()
     delay: float = 0.0
     releases_gil: bool = True
     calls: int = 0
@@ -87,6 +90,8 @@ class ScriptedSolver:
             key = float(instance.c[0])
             if key in self.fail_on:
                 raise RuntimeError(f"injected failure (c[0] = {key})")
+            if key in self.interrupt_on:
+                raise KeyboardInterrupt
             if key in self.error_on:
                 return Solution(None, Status.ERROR, message="injected error status")
             return brute_force(instance)

@@ -184,6 +184,18 @@ def test_layer_can_raise_instead():
 
 # --- Ctrl-C during a parallel batch ---------------------------------------------------------
 
+
+@pytest.mark.parametrize("on_error", ["raise", "flag"])
+def test_interrupt_raised_by_a_backend_is_never_flagged_away(on_error):
+    """A solver library that catches Ctrl-C itself makes its backend raise
+    KeyboardInterrupt: it must stop the batch, not become one flagged instance."""
+    solver = ScriptedSolver(interrupt_on=frozenset({3.0}), delay=0.02)
+    with pytest.raises(KeyboardInterrupt):
+        solve(*marked_problem(40), solver=solver, workers=2, on_error=on_error)
+    calls = solver.calls
+    time.sleep(0.1)
+    assert solver.in_flight == 0 and solver.calls == calls < 10
+
 INTERRUPT_SCRIPT = textwrap.dedent(
     """
     import sys, time
