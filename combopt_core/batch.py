@@ -3,6 +3,11 @@
 Backends that release the GIL (``solver.releases_gil``) run on a shared thread pool of
 ``workers`` threads; others run in the calling thread. Results are the same whatever the
 worker count: each instance is solved single-threaded and independently.
+
+Failure semantics (``combopt_core.failures``): when ``solve_batch`` returns or raises, none
+of its solves is still running; a failing instance is named, and raised or flagged
+(``on_error``). A forked child process starts with no pools (the parent's threads do not
+exist there, and using their pool would hang).
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .errors import SolverError
+from .failures import check_on_error, run_all, solve_one, warn_failed
 from .registry import get_solver
 from .result import BatchSolution, Solution
 from .solver import ILPSolver
-from .spec import ILPProblem, make_problem
-from .verify import DEFAULT_TOL, find_violations
+from .spec import ILPProblem, check_time_limit, make_problem
+from .verify import verify_batch
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
@@ -37,6 +42,16 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return pool
 
 
+def _forget_pools_in_child() -> None:
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_in_child)
+
+
 def solve_batch(
     solver: ILPSolver,
     problem: ILPProblem,
@@ -44,6 +59,7 @@ def solve_batch(
     workers: int | None = None,
     time_limit: float | None = None,
     verify: bool = True,
+    on_error: str = "raise",
 ) -> BatchSolution:
     """Solve every instance of ``problem`` with ``solver``.
 
@@ -53,37 +69,33 @@ def solve_batch(
         workers: threads for GIL-releasing backends; default the machine's core count.
         time_limit: seconds per instance, ``None`` for none.
         verify: check every returned point against the float problem (cheap, O(B m n)).
+        on_error: a backend failure on one instance (it raises or returns
+            ``Status.ERROR``) ``"raise"``-s a ``SolverError``, or is ``"flag"``-ged as
+            ``Status.ERROR`` with the fallback point and a ``RuntimeWarning`` while the
+            rest is solved. Time-outs never raise: see ``Status.TIME_LIMIT``.
 
     Raises:
-        SolverError: naming the backend and the instance, when the backend raises or
-            (with ``verify``) returns a point that is not a feasible integer point.
+        SolverError: naming the backend and the instance, when the backend fails (with
+            ``on_error="raise"``) or returns a malformed answer, or (with ``verify``) a point
+            that is not a feasible integer point.
     """
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         raise ValueError(f"workers: must be at least 1, got {workers}")
+    time_limit = check_time_limit(time_limit)
+    check_on_error(on_error)
 
     def run(i: int) -> Solution:
-        try:
-            return solver.solve(problem.instance(i), time_limit=time_limit)
-        except Exception as exc:  # noqa: BLE001 - re-raised with the instance named
-            raise SolverError(
-                f"backend '{solver.name}' failed on instance {i} of the batch: {exc}"
-            ) from exc
+        return solve_one(solver, problem.instance(i), i, time_limit, on_error)
 
-    indices = range(problem.batch_size)
     if workers > 1 and problem.batch_size > 1 and getattr(solver, "releases_gil", False):
-        solutions = list(_pool(workers).map(run, indices))
+        solutions = run_all(_pool(workers), run, problem.batch_size)
     else:
-        solutions = [run(i) for i in indices]
+        solutions = [run(i) for i in range(problem.batch_size)]
     result = BatchSolution.stack(solutions, problem.fallback_point())
+    warn_failed(result)
     if verify:
-        bad = find_violations(problem, result.y, result.has_solution, DEFAULT_TOL)
-        if bad:
-            i, what = bad[0]
-            raise SolverError(
-                f"backend '{solver.name}' returned a wrong point for instance {i}: {what} "
-                f"({len(bad)} bad instance(s) in the batch)"
-            )
+        verify_batch(problem, result, solver.name)
     return result
 
 
@@ -98,6 +110,7 @@ def solve(
     workers: int | None = None,
     time_limit: float | None = None,
     verify: bool = True,
+    on_error: str = "raise",
 ) -> BatchSolution:
     """Validate and solve ``min c.y s.t. A y <= b, lb <= y <= ub, y integer`` for a batch.
 
@@ -108,5 +121,10 @@ def solve(
     if not hasattr(solver, "solve"):
         solver = get_solver(solver)
     return solve_batch(
-        solver, make_problem(c, A, b, lb, ub), workers=workers, time_limit=time_limit, verify=verify
+        solver,
+        make_problem(c, A, b, lb, ub),
+        workers=workers,
+        time_limit=time_limit,
+        verify=verify,
+        on_error=on_error,
     )

@@ -90,6 +90,7 @@ class Registry:
     _loaded: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     broken: dict[str, str] = field(default_factory=dict, init=False)
+    skipped: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self._pm = pluggy.PluginManager("combopt")
@@ -102,7 +103,12 @@ class Registry:
         return {name.strip() for name in raw.split(",") if name.strip()}
 
     def load_entry_points(self) -> None:
-        """Load every allowed entry point once, each in isolation."""
+        """Load every allowed entry point once, each in isolation.
+
+        Entry points left out by ``$COMBOPT_LOAD_PLUGINS`` are never imported (their names
+        are kept in ``skipped``). One that raises on import (even ``SystemExit``) is
+        recorded in ``broken`` and the others still load.
+        """
         with self._lock:
             if self._loaded:
                 return
@@ -110,12 +116,13 @@ class Registry:
             allowed = self._allowed()
             for ep in importlib.metadata.entry_points(group=self.group):
                 if allowed is not None and ep.name not in allowed:
+                    self.skipped.append(ep.name)
                     continue
                 if self._pm.has_plugin(ep.name):
                     continue
                 try:
                     self._pm.register(ep.load(), name=ep.name)
-                except Exception as exc:  # noqa: BLE001 - a plugin may raise anything
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin may raise anything
                     detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                     self.broken[ep.name] = f"failed to load entry point '{ep.value}': {detail}"
 
@@ -166,23 +173,44 @@ class Registry:
         """A fresh solver of the selected backend, built with ``options``.
 
         Raises:
-            BackendNotFoundError: no backend of that name (the message lists the known ones).
-            BackendUnavailableError: registered but its package or licence is missing.
+            TypeError: ``name`` is not a string (or ``None``), or the backend rejects
+                ``options``.
+            BackendNotFoundError: no backend of that name (the message lists the known ones,
+                broken plugins and plugins left out by ``$COMBOPT_LOAD_PLUGINS``).
+            BackendUnavailableError: registered but its package or licence is missing, or
+                its factory failed (e.g. no licence at environment creation).
         """
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"solver: expected a backend name or an ILPSolver, got {type(name).__name__}"
+            )
         chosen = self.resolve_name(name)
         specs = self.specs()
         if chosen not in specs:
             known = ", ".join(sorted(specs)) or "none"
             source = "" if name else f" (from ${SOLVER_ENV_VAR} or the default)"
-            broken = f"; broken plugins: {', '.join(sorted(self.broken))}" if self.broken else ""
+            notes = ""
+            if self.broken:
+                notes += f"; broken plugins: {', '.join(sorted(self.broken))}"
+            if self.skipped:
+                notes += f"; plugins left out by ${LOAD_PLUGINS_ENV_VAR}: {', '.join(self.skipped)}"
             raise BackendNotFoundError(
-                f"solver: unknown backend '{chosen}'{source}; known backends: {known}{broken}"
+                f"solver: unknown backend '{chosen}'{source}; known backends: {known}{notes}"
             )
         spec, _ = specs[chosen]
         reason = spec.unavailable_reason()
         if reason is not None:
             raise BackendUnavailableError(f"solver: backend '{chosen}' is unavailable: {reason}")
-        return spec.factory(**options)
+        try:
+            return spec.factory(**options)
+        except TypeError as exc:
+            raise TypeError(f"solver options for backend '{chosen}': {exc}") from exc
+        except (ValueError, CombOptError):
+            raise  # a bad option value, or a backend's own precise error: the caller's to see
+        except Exception as exc:  # noqa: BLE001 - licence and environment errors vary
+            raise BackendUnavailableError(
+                f"solver: backend '{chosen}' failed to start: {exc!r}"
+            ) from exc
 
 
 _DEFAULT = Registry()

@@ -74,6 +74,16 @@ class BatchSolution:
     def infeasible(self) -> np.ndarray:
         return self.status == Status.INFEASIBLE
 
+    @property
+    def timed_out(self) -> np.ndarray:
+        """``(B,)`` bool: the time limit was hit (``has_solution`` says if an incumbent exists)."""
+        return self.status == Status.TIME_LIMIT
+
+    @property
+    def failed(self) -> np.ndarray:
+        """``(B,)`` bool: the backend failed on the instance (``Status.ERROR``)."""
+        return self.status == Status.ERROR
+
     @classmethod
     def stack(cls, solutions: list[Solution], fallback: np.ndarray) -> "BatchSolution":
         """Stack per-instance answers; instances without a solution get ``fallback``."""

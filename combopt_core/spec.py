@@ -103,6 +103,25 @@ class ILPProblem:
         return np.clip(0.0, self.lb, self.ub)
 
 
+def check_time_limit(time_limit: Any) -> float | None:
+    """Validate a per-instance time limit in seconds: ``None`` (or ``inf``) for none.
+
+    Raises:
+        ProblemValidationError: naming ``time_limit``, unless it is ``None`` or a positive
+            real number (``0``, negative, NaN, booleans and non-numbers are rejected).
+    """
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.number)):
+        raise ProblemValidationError(
+            f"time_limit: expected seconds as a number or None, got {type(time_limit).__name__}"
+        )
+    value = float(time_limit)
+    if np.isnan(value) or value <= 0:
+        raise ProblemValidationError(f"time_limit: must be positive seconds or None, got {value}")
+    return None if np.isinf(value) else value
+
+
 def _as_float_array(name: str, value: Any) -> np.ndarray:
     try:
         arr = np.asarray(value)

@@ -3,12 +3,19 @@
 A returned point must be integral, inside the box and satisfy ``A y <= b`` up to
 ``tol * max(1, |b|)``; an objective must equal ``c . y``. This guards against solvers that
 silently answer wrongly (scaled integer coefficients, presolve bugs, NaN handling).
+
+Two layers of checks: ``check_returned`` (always on: what a backend hands back must be a
+``Solution`` whose point has the right shape and agrees with its status) and
+``verify_batch`` (the verification mode, on by default: points against the float problem).
+Both name the backend, so a wrong answer is never silently trained on.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .errors import SolverError
+from .result import BatchSolution, Solution, Status
 from .spec import ILPProblem
 
 DEFAULT_TOL = 1e-6
@@ -47,3 +54,64 @@ def find_violations(
             j = int(np.argmax(excess[k]))
             found.append((int(i), f"violates constraint {j} of A y <= b by {worst[k]:.3g}"))
     return found
+
+
+def check_returned(solution: object, num_vars: int, backend: str, index: int) -> None:
+    """Raise ``SolverError`` (naming ``backend`` and instance ``index``) on a malformed answer.
+
+    A ``Solution`` must carry a finite ``(n,)`` point exactly when its status allows one:
+    ``OPTIMAL`` needs a point, ``INFEASIBLE`` and ``ERROR`` must have none, ``TIME_LIMIT``
+    may have one (the incumbent). Always on: the batch solver calls it on every answer.
+    """
+    problem = _malformation(solution, num_vars)
+    if problem is not None:
+        raise SolverError(f"backend '{backend}' {problem} for instance {index}")
+
+
+def _malformation(solution: object, num_vars: int) -> str | None:
+    if not isinstance(solution, Solution):
+        return f"returned {type(solution).__name__}, not a combopt Solution,"
+    try:
+        status = Status(solution.status)
+    except ValueError:
+        return f"returned an unknown status {solution.status!r}"
+    if solution.y is None:
+        return "returned status OPTIMAL without a point" if status == Status.OPTIMAL else None
+    if status in (Status.INFEASIBLE, Status.ERROR):
+        return f"returned a point together with status {status.name}"
+    y = np.asarray(solution.y)
+    if y.shape != (num_vars,):
+        return f"returned a point of shape {y.shape}, expected ({num_vars},),"
+    if not np.all(np.isfinite(y)):
+        return "returned a point with NaN or inf entries"
+    return None
+
+
+def verify_batch(
+    problem: ILPProblem, result: BatchSolution, backend: str, tol: float = DEFAULT_TOL
+) -> None:
+    """Check every returned point (and its objective ``c . y``) against the float problem.
+
+    Raises:
+        SolverError: naming ``backend``, the first bad instance and what is wrong with it.
+    """
+    bad = find_violations(problem, result.y, result.has_solution, tol)
+    rows = np.flatnonzero(result.has_solution)
+    if rows.size:
+        true_obj = np.einsum("bn,bn->b", problem.c[rows], result.y[rows])
+        gap = np.abs(result.objective[rows] - true_obj) / np.maximum(1.0, np.abs(true_obj))
+        flagged = {i for i, _ in bad}
+        for k in np.flatnonzero(~(gap <= tol)):  # also catches a NaN objective
+            i = int(rows[k])
+            if i not in flagged:
+                bad.append(
+                    (i, f"objective {result.objective[i]!r} is not c . y = {true_obj[k]:.12g}")
+                )
+        bad.sort()
+    if bad:
+        i, what = bad[0]
+        raise SolverError(
+            f"backend '{backend}' returned a wrong point for instance {i}: {what} "
+            f"({len(bad)} bad instance(s) in the batch; verification mode, verify=False "
+            "turns it off)"
+        )

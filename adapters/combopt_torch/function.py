@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from combopt_core import ILPSolver, combopt_gradients, make_problem, solve_batch
+from combopt_core import (
+    ILPSolver,
+    ProblemValidationError,
+    combopt_gradients,
+    make_problem,
+    solve_batch,
+)
 
 
 @dataclass(frozen=True)
@@ -21,13 +27,25 @@ class SolveOptions:
     workers: int | None = None
     time_limit: float | None = None
     verify: bool = True
+    on_error: str = "flag"
 
 
 def to_numpy(name: str, t: torch.Tensor) -> np.ndarray:
-    """A float64 CPU copy of ``t`` (any device, dtype or memory layout)."""
+    """A float64 CPU copy of ``t`` (any device, real dtype, strided memory layout), never a view.
+
+    Integer, boolean and half/bfloat16 tensors are widened exactly; non-contiguous ones are
+    copied. Complex and sparse tensors are rejected with an error naming ``name``.
+    """
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
-    return t.detach().to(device="cpu", dtype=torch.float64).contiguous().numpy()
+    if t.layout != torch.strided:
+        raise ProblemValidationError(
+            f"{name}: {t.layout} tensors are not supported; pass {name}.to_dense()"
+        )
+    if t.is_complex():
+        raise ProblemValidationError(f"{name}: complex dtype {t.dtype} is not supported")
+    # copy=True: the problem kept for backward must not alias a tensor changed in place.
+    return t.detach().to(device="cpu", dtype=torch.float64, copy=True).contiguous().numpy()
 
 
 def output_dtype(c: torch.Tensor) -> torch.dtype:
@@ -55,9 +73,11 @@ class ILPFunction(torch.autograd.Function):
             workers=options.workers,
             time_limit=options.time_limit,
             verify=options.verify,
+            on_error=options.on_error,
         )
         ctx.problem = problem
         ctx.y = result.y
+        ctx.failed = result.failed
         ctx.options = options
         ctx.inputs = [(t.shape, t.dtype, t.device) for t in (c, A, b)]
         dtype = output_dtype(c)
@@ -73,8 +93,10 @@ class ILPFunction(torch.autograd.Function):
         if not (c_req or A_req or b_req):
             return None, None, None, None
         problem = ctx.problem
+        dy = to_numpy("dy", dy).reshape(ctx.y.shape)
+        dy = np.where(ctx.failed[:, None], 0.0, dy)  # a failed solve says nothing about A, b, c
         g = combopt_gradients(
-            to_numpy("dy", dy).reshape(ctx.y.shape),
+            dy,
             ctx.y,
             problem.A,
             problem.b,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import numbers
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from combopt_core import ILPSolver, Status, get_solver
+from combopt_core.failures import check_on_error
+from combopt_core.registry import default_registry
+from combopt_core.spec import check_time_limit
 
 from .function import ILPFunction, SolveOptions
 
@@ -17,12 +23,14 @@ class ILPInfo(NamedTuple):
 
     ``status``: ``combopt_core.Status`` codes ``(B,)``; ``infeasible``: no feasible point
     exists (``y`` is then the fallback point, the box point nearest 0); ``objective``:
-    ``c.y`` (``nan`` without a solution).
+    ``c.y`` (``nan`` without a solution); ``has_solution``: ``y`` came from the solver (an
+    optimum, or the incumbent of a time-out) rather than being the fallback point.
     """
 
     status: torch.Tensor
     infeasible: torch.Tensor
     objective: torch.Tensor
+    has_solution: torch.Tensor
 
 
 class ILPLayer(nn.Module):
@@ -40,11 +48,20 @@ class ILPLayer(nn.Module):
         time_limit: seconds per instance, ``None`` for none.
         verify: check every solver answer against the float problem.
         solver_options: keyword options for the backend when ``solver`` is a name.
+        on_error: a backend failure on one instance either is ``"flag"``-ged (the default:
+            ``Status.ERROR``, fallback point, zero gradient for that instance and a
+            ``RuntimeWarning``, so one failure does not end a training run) or ``"raise"``-s
+            a ``SolverError`` naming the instance.
 
     Forward: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
     shared ``(m,)``. Returns ``y`` shaped like ``c``, or ``(y, ILPInfo)`` with
     ``return_info=True``. An infeasible instance does not raise: it is flagged in
     ``ILPInfo.infeasible`` and still gets the gradient that pushes violated constraints out.
+    A time-out keeps the incumbent (flagged ``Status.TIME_LIMIT``) or, without one, is
+    treated like an infeasible instance (``has_solution`` false).
+
+    Pickling and ``copy.deepcopy`` (``DataLoader`` workers, ``torch.multiprocessing``) work
+    when the solver was chosen by name: the copy builds a fresh solver of the same backend.
     """
 
     def __init__(
@@ -57,20 +74,34 @@ class ILPLayer(nn.Module):
         time_limit: float | None = None,
         verify: bool = True,
         solver_options: dict[str, Any] | None = None,
+        on_error: str = "flag",
     ) -> None:
         super().__init__()
-        if tau < 0:
-            raise ValueError(f"tau: must be >= 0, got {tau}")
+        if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
+            raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
+        check_on_error(on_error)
+        if workers is not None and not (
+            isinstance(workers, numbers.Integral) and not isinstance(workers, bool) and workers >= 1
+        ):
+            raise ValueError(f"workers: expected a positive int or None, got {workers!r}")
+        # How to rebuild the solver in another process: (backend name, options), or None
+        # when the caller passed a solver object (which then has to pickle itself).
+        self._solver_recipe: tuple[str, dict[str, Any]] | None = None
         if not hasattr(solver, "solve"):
-            solver = get_solver(solver, **(solver_options or {}))
+            recipe = (default_registry().resolve_name(solver), dict(solver_options or {}))
+            solver = get_solver(solver, **recipe[1])  # checks the name, then resolves it
+            self._solver_recipe = recipe
+        elif solver_options:
+            raise ValueError("solver_options: only used when solver is a backend name")
         self.options = SolveOptions(
             solver=solver,
             lb=lb,
             ub=ub,
             tau=float(tau),
             workers=workers,
-            time_limit=time_limit,
+            time_limit=check_time_limit(time_limit),
             verify=verify,
+            on_error=on_error,
         )
 
     @property
@@ -83,7 +114,20 @@ class ILPLayer(nn.Module):
         y, status, objective = ILPFunction.apply(c, A, b, self.options)
         if not return_info:
             return y
-        return y, ILPInfo(status, status == int(Status.INFEASIBLE), objective)
+        infeasible = status == int(Status.INFEASIBLE)
+        return y, ILPInfo(status, infeasible, objective, ~torch.isnan(objective))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if self._solver_recipe is not None:  # solver objects hold thread-locals/licences
+            state["options"] = dataclasses.replace(self.options, solver=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if self.options.solver is None:
+            name, options = self._solver_recipe
+            self.options = dataclasses.replace(self.options, solver=get_solver(name, **options))
 
     def extra_repr(self) -> str:
         o = self.options

@@ -90,6 +90,7 @@ class CpSatSolver:
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = 1
+        params.catch_sigint_signal = False  # Ctrl-C reaches Python as KeyboardInterrupt
         params.cp_model_presolve = self.presolve
         params.absolute_gap_limit = 0.0
         params.relative_gap_limit = 0.0

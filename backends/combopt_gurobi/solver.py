@@ -96,6 +96,8 @@ class GurobiSolver:
             elapsed = time.perf_counter() - start
             status = model.Status
             y = np.round(np.array(model.getAttr("X", xs))) if model.SolCount > 0 else None
+        if status == GRB.INTERRUPTED:  # Ctrl-C while solving: stop the batch, as Python would
+            raise KeyboardInterrupt
         if status == GRB.OPTIMAL:
             return Solution(y, Status.OPTIMAL, float(instance.c @ y), elapsed)
         if status in (GRB.INFEASIBLE, GRB.INF_OR_UNBD):  # the box is bounded: infeasible

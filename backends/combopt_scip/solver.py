@@ -20,6 +20,8 @@ _EXACT_PARAMS: dict[str, Any] = {
     "numerics/feastol": 1e-9,
     "lp/threads": 1,
     "parallel/maxnthreads": 1,
+    # Ctrl-C must reach Python as KeyboardInterrupt, not end the solve as 'userinterrupt'.
+    "misc/catchctrlc": False,
 }
 _NO_LIMIT = 1e20  # SCIP's infinity for limits/time
 _HAS_NOGIL = hasattr(pyscipopt.Model, "optimizeNogil")
@@ -45,13 +47,15 @@ class ScipSolver:
     Args:
         options: extra SCIP parameters (name -> value), e.g. ``{"presolving/maxrounds": 0}``.
         reuse_model: keep one model per thread and update it in place (about 3x faster on
-            tiny models); ``False`` builds a fresh model for every instance.
+            tiny models). Off by default: a reused model's search depends on what it solved
+            before, so among tied optima the returned point could change with batch order
+            and history; ``False`` builds a fresh model per instance and is deterministic.
     """
 
     name = "scip"
     releases_gil = _HAS_NOGIL
 
-    def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
+    def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = False) -> None:
         self._options = dict(options or {})
         self._reuse = bool(reuse_model)
         self._local = threading.local()
