@@ -42,16 +42,19 @@ def _digest(*arrays: np.ndarray, prefix: bytes = b"") -> bytes:
 def instance_keys(problem: ILPProblem, backend: str) -> list[bytes]:
     """One exact key per instance of ``problem`` for answers of backend ``backend``.
 
-    Shared ``A, b`` are hashed once for the whole batch.
+    The key is ``H(H(backend, A, b, lb, ub), c)``: shared ``A, b`` are hashed once for the
+    whole batch, and an instance gets the same key in a shared or a per-instance batch.
     """
     prefix = backend.encode() + b"\0"
     if problem.shared:
-        common = _digest(problem.A, problem.b, problem.lb, problem.ub, prefix=prefix)
-        return [_digest(problem.c[i], prefix=common) for i in range(problem.batch_size)]
-    return [
-        _digest(problem.c[i], problem.A[i], problem.b[i], problem.lb, problem.ub, prefix=prefix)
-        for i in range(problem.batch_size)
-    ]
+        common = [_digest(problem.A, problem.b, problem.lb, problem.ub, prefix=prefix)]
+        common *= problem.batch_size
+    else:
+        common = [
+            _digest(problem.A[i], problem.b[i], problem.lb, problem.ub, prefix=prefix)
+            for i in range(problem.batch_size)
+        ]
+    return [_digest(c, prefix=head) for c, head in zip(problem.c, common)]
 
 
 class SolutionCache:
