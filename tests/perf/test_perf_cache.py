@@ -17,7 +17,7 @@ from combopt_core import (
 )
 from combopt_core.cache import POOL_MESSAGE, instance_keys
 
-from perf_helpers import BruteForceSolver, CountingSolver, random_problem
+from .perf_helpers import BruteForceSolver, CountingSolver, random_problem
 
 
 def test_cache_answers_repeated_instances_without_solving():

@@ -24,7 +24,7 @@ from combopt_core.executors import (
     subproblem,
 )
 
-from perf_helpers import BruteForceSolver, CountingSolver, random_problem
+from .perf_helpers import BruteForceSolver, CountingSolver, random_problem
 
 
 def _alive(pid: int) -> bool:

@@ -11,7 +11,7 @@ from combopt_core import SerialExecutor, Status, make_problem, solve_batch
 from combopt_highs import solver as highs_module
 from combopt_highs.solver import HighsSolver
 
-from perf_helpers import BruteForceSolver, random_problem
+from .perf_helpers import BruteForceSolver, random_problem
 
 
 class _CountingHighspy:

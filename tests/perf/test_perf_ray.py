@@ -10,8 +10,8 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'comb
 from combopt_core import SolverError, get_solver, solve_batch  # noqa: E402
 from combopt_core.ray_executor import RayExecutor  # noqa: E402
 
-import perf_helpers  # noqa: E402
-from perf_helpers import BruteForceSolver, random_problem  # noqa: E402
+from . import perf_helpers  # noqa: E402
+from .perf_helpers import BruteForceSolver, random_problem  # noqa: E402
 
 
 @pytest.fixture(scope="module")
