@@ -10,6 +10,7 @@ Prints, in one run, ratios measured side by side:
      instance, serial loop) at batch 128;
    - the parallel speedup of the layer, 1 worker vs all workers, at batch 128 (target
      >= 1.7x on 2 cores);
+   - the solves alone at batch 128 on each executor kind (serial, threads, processes);
 2. the backward alone: time per ``B m n`` element over a grid up to n = 2,000 and m = 500
    (flat = linear growth), and the target point batch 64, n = 1,000, m = 200 (< 50 ms).
 
@@ -26,9 +27,17 @@ import argparse
 import numpy as np
 import torch
 
-from combopt_core import combopt_gradients, default_workers, get_solver
+from combopt_core import combopt_gradients, default_workers, get_solver, make_problem, solve_batch
 
-from .common import RC_CASES, available_backends, load_rc, machine_note, median_time, naive_solver, table
+from .common import (
+    RC_CASES,
+    available_backends,
+    load_rc,
+    machine_note,
+    median_time,
+    naive_solver,
+    table,
+)
 from .layer_speed import time_layer
 
 BACKWARD_GRID_N = (250, 500, 1000, 2000)
@@ -57,6 +66,28 @@ def layer_section(backends: list[str], repeats: int) -> None:
                 row.append(f"{one.layer / fast.layer:.2f}x")
                 rows.append(row)
                 print("  " + " | ".join(row), flush=True)
+    print(table(rows))
+
+
+def executor_section(backends: list[str], repeats: int) -> None:
+    workers = default_workers()
+    print(f"\n== solve only, batch 128, binary m=4: serial vs {workers} threads vs {workers} processes ==")
+    data = load_rc("binary", 4)
+    problem = make_problem(data["c_train"][:128], data["A"], data["b"], data["lb"], data["ub"])
+    rows = [["backend", "serial ms", "threads ms", "processes ms", "threads x", "processes x"]]
+    for name in backends:
+        solver = get_solver(name)
+        times = []
+        for kind in ("serial", "threads", "processes"):
+            try:
+                times.append(median_time(
+                    lambda: solve_batch(solver, problem, executor=kind, workers=workers), repeats
+                ))
+            except TypeError:  # the backend does not pickle: no process pool for it
+                times.append(float("nan"))
+        rows.append([name, *(f"{t * 1e3:.1f}" for t in times),
+                     f"{times[0] / times[1]:.2f}x", f"{times[0] / times[2]:.2f}x"])
+        print("  " + " | ".join(rows[-1]), flush=True)
     print(table(rows))
 
 
@@ -103,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     print(f"fast batches; {machine_note()}")
     if not args.skip_layer:
-        layer_section(available_backends(args.solver), args.repeats)
+        backends = available_backends(args.solver)
+        layer_section(backends, args.repeats)
+        executor_section(backends, args.repeats)
     if not args.skip_backward:
         backward_section(args.repeats, args.backward_batch)
     print(f"\ndone; {machine_note()}")
