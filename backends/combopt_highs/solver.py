@@ -94,7 +94,7 @@ class HighsSolver:
         # Column-wise dense storage of A (HiGHS' default format).
         matrix = lp.a_matrix_
         matrix.format_ = highspy.MatrixFormat.kColwise
-        matrix.start_ = np.arange(0, (n + 1) * m, m, dtype=np.int32)
+        matrix.start_ = np.arange(n + 1, dtype=np.int32) * m  # also right for m = 0
         matrix.index_ = np.tile(np.arange(m, dtype=np.int32), n)
         matrix.value_ = np.ascontiguousarray(A.T).ravel()
         lp.a_matrix_ = matrix

@@ -99,3 +99,11 @@ def test_highs_solver_pickles_and_solves_after():
     np.testing.assert_array_equal(
         solve_batch(clone, p, executor=SerialExecutor()).y, solve_batch(BruteForceSolver(), p).y
     )
+
+
+def test_box_only_problems_solve_and_reuse():
+    """m = 0 (no constraint rows) is valid: the optimum is the box corner c picks."""
+    c = np.array([[1.0, -2.0, 0.5], [-1.0, 3.0, -0.5]])
+    problem = make_problem(c, np.zeros((0, 3)), np.zeros(0), -1, 2)
+    got = solve_batch(HighsSolver(), problem, executor=SerialExecutor())
+    np.testing.assert_array_equal(got.y, [[-1, 2, -1], [2, -1, 2]])
