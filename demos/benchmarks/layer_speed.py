@@ -98,7 +98,11 @@ def main(argv: list[str] | None = None) -> None:
         for box, m in RC_CASES:
             data = load_rc(box, m)
             for batch in args.batches:
-                t = time_layer(get_solver(name), data, batch, args.repeats)
+                try:
+                    t = time_layer(get_solver(name), data, batch, args.repeats)
+                except Exception as exc:  # noqa: BLE001 - e.g. a box too large to enumerate
+                    print(f"  {name} {box} m={m} batch {batch}: skipped: {exc}", flush=True)
+                    continue
                 rows.append([name, f"{box} m={m}", str(batch), f"{t.forward * 1e3:.1f}",
                              f"{t.backward * 1e3:.2f}", f"{t.solve * 1e3:.1f}",
                              f"{t.ratio:.3f}", f"{t.overhead:.1%}"])
