@@ -267,8 +267,9 @@ def _default_start_method() -> str:
 class ProcessExecutor(_PoolExecutor):
     """A process pool: for backends that hold the GIL (e.g. SCIP's plain ``optimize()``).
 
-    The solver must be picklable. Each worker unpickles a solver once and keeps it (with its
-    models) for later calls with the same solver, so per-process model reuse works.
+    The solver must be picklable. It is pickled once per executor (later changes to the
+    object are not seen by the workers: make a new solver instead), and each worker
+    unpickles it once and keeps it, with its models, for later calls.
 
     Args:
         workers: processes (default: the cores available).
