@@ -95,8 +95,9 @@ class SolutionCache:
         if solution.status not in self.CACHEABLE:
             return
         y = None if solution.y is None else np.array(solution.y, dtype=np.float64)
-        stored = Solution(y, solution.status, solution.objective, solution.solve_time,
-                          solution.message)
+        stored = Solution(
+            y, solution.status, solution.objective, solution.solve_time, solution.message
+        )
         with self._lock:
             self._data[key] = stored
             self._data.move_to_end(key)

@@ -22,16 +22,17 @@ from __future__ import annotations
 import abc
 import atexit
 import hashlib
+import itertools
 import multiprocessing
 import os
 import pickle
 import threading
 import weakref
 from collections import OrderedDict
-from concurrent.futures import BrokenExecutor
+from collections.abc import Sequence
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import Executor as _FuturesExecutor
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -112,7 +113,7 @@ def solve_chunk(
     if solve_many is not None:
         try:
             solutions = list(solve_many(chunk, time_limit=time_limit))
-        except Exception as exc:  # noqa: BLE001 - re-raised with the instances named
+        except Exception as exc:
             last = offset + chunk.batch_size - 1
             raise SolverError(
                 f"backend '{name}' failed on instances {offset}..{last} of the batch: {exc}"
@@ -127,7 +128,7 @@ def solve_chunk(
     for i in range(chunk.batch_size):
         try:
             solutions.append(solver.solve(chunk.instance(i), time_limit=time_limit))
-        except Exception as exc:  # noqa: BLE001 - re-raised with the instance named
+        except Exception as exc:
             raise SolverError(
                 f"backend '{name}' failed on instance {offset + i} of the batch: {exc}"
             ) from exc
@@ -138,7 +139,10 @@ def chunk_bounds(batch_size: int, workers: int) -> list[tuple[int, int]]:
     """Contiguous ``[start, stop)`` ranges: ``CHUNKS_PER_WORKER`` per worker, near-equal."""
     count = max(1, min(batch_size, workers * CHUNKS_PER_WORKER))
     edges = np.linspace(0, batch_size, count + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+
+_E = TypeVar("_E", bound="Executor")
 
 
 class Executor(abc.ABC):
@@ -161,7 +165,7 @@ class Executor(abc.ABC):
     def close(self) -> None:
         """Release the workers; the executor cannot be used afterwards (no-op by default)."""
 
-    def __enter__(self) -> "Executor":
+    def __enter__(self: _E) -> _E:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -288,7 +292,7 @@ class ProcessExecutor(_PoolExecutor):
                 f"{multiprocessing.get_all_start_methods()}"
             )
         self.start_method = method
-        self._payloads: "weakref.WeakKeyDictionary[object, tuple[str, bytes]]" = (
+        self._payloads: weakref.WeakKeyDictionary[object, tuple[str, bytes]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -304,7 +308,7 @@ class ProcessExecutor(_PoolExecutor):
             pass
         try:
             data = pickle.dumps(solver)
-        except Exception as exc:  # noqa: BLE001 - pickling errors come in many types
+        except Exception as exc:
             raise TypeError(
                 f"solver: backend '{getattr(solver, 'name', solver)}' cannot be sent to worker "
                 f"processes because it does not pickle ({exc}); use threads or serial"
@@ -322,7 +326,7 @@ class ProcessExecutor(_PoolExecutor):
 
 
 # Solvers unpickled in a worker process, by payload digest; a few, most recent last.
-_WORKER_SOLVERS: "OrderedDict[str, ILPSolver]" = OrderedDict()
+_WORKER_SOLVERS: OrderedDict[str, ILPSolver] = OrderedDict()
 _WORKER_SOLVERS_MAX = 4
 
 
@@ -384,7 +388,7 @@ atexit.register(close_shared_executors)
 
 
 def resolve_executor(
-    executor: "Executor | str | None",
+    executor: Executor | str | None,
     solver: ILPSolver,
     workers: int | None,
     batch_size: int,

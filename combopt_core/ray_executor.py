@@ -22,7 +22,9 @@ def _import_ray():
     try:
         import ray
     except ImportError as exc:
-        raise ImportError(f"executor: the Ray executor needs ray; install with: {INSTALL_HINT}") from exc
+        raise ImportError(
+            f"executor: the Ray executor needs ray; install with: {INSTALL_HINT}"
+        ) from exc
     return ray
 
 

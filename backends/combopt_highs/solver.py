@@ -23,7 +23,7 @@ _MS = highspy.HighsModelStatus
 class _Loaded:
     """A thread's ``Highs`` object and the constraints its model holds now."""
 
-    def __init__(self, highs: "highspy.Highs") -> None:
+    def __init__(self, highs: highspy.Highs) -> None:
         self.highs = highs
         self.key: tuple[np.ndarray, ...] | None = None  # (A, b, lb, ub) of the loaded model
 
@@ -114,7 +114,7 @@ class HighsSolver:
         h = self._load(problem.instance(0)).highs
         return [self._solve_loaded(h, c, time_limit) for c in problem.c]
 
-    def _solve_loaded(self, h: "highspy.Highs", c: np.ndarray, time_limit: float | None) -> Solution:
+    def _solve_loaded(self, h: highspy.Highs, c: np.ndarray, time_limit: float | None) -> Solution:
         """Set the costs ``c`` on the loaded model and solve it."""
         n = c.shape[0]
         h.changeColsCost(n, np.arange(n, dtype=np.int32), c)

@@ -81,7 +81,7 @@ def kernel_gradients(kernels, dy, y, A, b, lb, ub, tau=0.5, feasibility_tol=1e-9
     """``combopt_gradients`` with the ``B m n`` work in the compiled loops."""
     rows, assemble = kernels
     shared = A.ndim == 2
-    B, n = y.shape
+    B = y.shape[0]
     A3 = A[None] if shared else A
     b2 = np.broadcast_to(b, (B, A.shape[-2]))
     dy = project_dy(dy, y, lb, ub)
@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         got = kernel_gradients(kernels, *inputs)  # also compiles
         err = max(np.abs(g - r).max() for g, r in zip(got, (ref.dc, ref.dA, ref.db)))
         times = {}
-        for label, fn in (("numpy", lambda: combopt_gradients(*inputs)),
-                          ("kernel", lambda: kernel_gradients(kernels, *inputs))):
+        for label, fn in (
+            ("numpy", lambda x=inputs: combopt_gradients(*x)),
+            ("kernel", lambda x=inputs: kernel_gradients(kernels, *x)),
+        ):
             wall, cpu = [], []
             for _ in range(args.repeats):
                 w0, c0 = time.perf_counter(), time.process_time()
@@ -133,10 +135,12 @@ def main(argv: list[str] | None = None) -> None:
                 cpu.append(time.process_time() - c0)
             times[label] = (np.median(wall), np.median(cpu))
         (nw, nc), (kw, kc) = times["numpy"], times["kernel"]
-        print(f"{'shared' if shared else 'per-instance'} A, batch {args.batch}, n={args.n}, "
-              f"m={args.m}: numpy {nw * 1e3:.0f} ms wall / {nc * 1e3:.0f} ms cpu; kernel "
-              f"{kw * 1e3:.0f} ms wall / {kc * 1e3:.0f} ms cpu; speedup {nc / kc:.1f}x (cpu); "
-              f"max |difference| {err:.1e}")
+        print(
+            f"{'shared' if shared else 'per-instance'} A, batch {args.batch}, n={args.n}, "
+            f"m={args.m}: numpy {nw * 1e3:.0f} ms wall / {nc * 1e3:.0f} ms cpu; kernel "
+            f"{kw * 1e3:.0f} ms wall / {kc * 1e3:.0f} ms cpu; speedup {nc / kc:.1f}x (cpu); "
+            f"max |difference| {err:.1e}"
+        )
 
 
 if __name__ == "__main__":

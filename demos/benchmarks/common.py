@@ -6,12 +6,12 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from combopt_core import ILPProblem, list_backends, get_solver
+from combopt_core import ILPProblem, get_solver, list_backends
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "random_constraints"
 #: The two Random Constraints settings the issues benchmark: (box, m).

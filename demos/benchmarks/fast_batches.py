@@ -47,8 +47,20 @@ BACKWARD_GRID_M = (50, 125, 250, 500)
 def layer_section(backends: list[str], repeats: int) -> None:
     workers = default_workers()
     print(f"\n== layer: overhead (1 worker), naive vs fast, parallel 1 vs {workers} workers ==")
-    rows = [["backend", "case", "batch", "layer ms", "solve ms", "overhead",
-             "naive ms", "fast ms", "fast/naive", f"speedup x{workers}"]]
+    rows = [
+        [
+            "backend",
+            "case",
+            "batch",
+            "layer ms",
+            "solve ms",
+            "overhead",
+            "naive ms",
+            "fast ms",
+            "fast/naive",
+            f"speedup x{workers}",
+        ]
+    ]
     for name in backends:
         for box, m in RC_CASES:
             data = load_rc(box, m)
@@ -59,12 +71,21 @@ def layer_section(backends: list[str], repeats: int) -> None:
                     print(f"  {name} | {box} m={m} | {batch} | skipped: {exc}", flush=True)
                     continue
                 fast = time_layer(get_solver(name), data, batch, repeats, workers=None)
-                row = [name, f"{box} m={m}", str(batch), f"{one.layer * 1e3:.1f}",
-                       f"{one.solve * 1e3:.1f}", f"{one.overhead:.1%}"]
+                row = [
+                    name,
+                    f"{box} m={m}",
+                    str(batch),
+                    f"{one.layer * 1e3:.1f}",
+                    f"{one.solve * 1e3:.1f}",
+                    f"{one.overhead:.1%}",
+                ]
                 if batch == 128:
                     naive = time_layer(naive_solver(name), data, batch, repeats, workers=1)
-                    row += [f"{naive.layer * 1e3:.1f}", f"{fast.layer * 1e3:.1f}",
-                            f"{naive.layer / fast.layer:.2f}x"]
+                    row += [
+                        f"{naive.layer * 1e3:.1f}",
+                        f"{fast.layer * 1e3:.1f}",
+                        f"{naive.layer / fast.layer:.2f}x",
+                    ]
                 else:
                     row += ["-", f"{fast.layer * 1e3:.1f}", "-"]
                 row.append(f"{one.layer / fast.layer:.2f}x")
@@ -75,7 +96,9 @@ def layer_section(backends: list[str], repeats: int) -> None:
 
 def executor_section(backends: list[str], repeats: int) -> None:
     workers = default_workers()
-    print(f"\n== solve only, batch 128, binary m=4: serial vs {workers} threads vs {workers} processes ==")
+    print(
+        f"\n== solve only, batch 128, binary m=4: serial vs {workers} threads vs {workers} processes =="
+    )
     data = load_rc("binary", 4)
     problem = make_problem(data["c_train"][:128], data["A"], data["b"], data["lb"], data["ub"])
     rows = [["backend", "serial ms", "threads ms", "processes ms", "threads x", "processes x"]]
@@ -84,13 +107,24 @@ def executor_section(backends: list[str], repeats: int) -> None:
         times = []
         for kind in ("serial", "threads", "processes"):
             try:
-                times.append(median_time(
-                    lambda: solve_batch(solver, problem, executor=kind, workers=workers), repeats
-                ))
+                times.append(
+                    median_time(
+                        lambda s=solver, k=kind: solve_batch(
+                            s, problem, executor=k, workers=workers
+                        ),
+                        repeats,
+                    )
+                )
             except TypeError:  # the backend does not pickle: no process pool for it
                 times.append(float("nan"))
-        rows.append([name, *(f"{t * 1e3:.1f}" for t in times),
-                     f"{times[0] / times[1]:.2f}x", f"{times[0] / times[2]:.2f}x"])
+        rows.append(
+            [
+                name,
+                *(f"{t * 1e3:.1f}" for t in times),
+                f"{times[0] / times[1]:.2f}x",
+                f"{times[0] / times[2]:.2f}x",
+            ]
+        )
         print("  " + " | ".join(rows[-1]), flush=True)
     print(table(rows))
 
@@ -114,7 +148,7 @@ def backward_section(repeats: int, batch: int) -> None:
         row = [str(n)]
         for m in BACKWARD_GRID_M:
             args = backward_inputs(batch, n, m, shared=True)
-            t = median_time(lambda: combopt_gradients(*args), repeats)
+            t = median_time(lambda x=args: combopt_gradients(*x), repeats)
             row.append(f"{t / (batch * n * m) * 1e9:.1f}")
         rows.append(row)
         print("  " + " ".join(row), flush=True)
@@ -122,9 +156,11 @@ def backward_section(repeats: int, batch: int) -> None:
     print("\n== backward target: batch 64, n = 1000, m = 200 (target < 50 ms) ==")
     for shared in (True, False):
         args = backward_inputs(64, 1000, 200, shared=shared)
-        t = median_time(lambda: combopt_gradients(*args), repeats)
-        print(f"  {'shared A' if shared else 'per-instance A'}: {t * 1e3:.0f} ms "
-              f"({t / 0.05:.1f}x the target)")
+        t = median_time(lambda x=args: combopt_gradients(*x), repeats)
+        print(
+            f"  {'shared A' if shared else 'per-instance A'}: {t * 1e3:.0f} ms "
+            f"({t / 0.05:.1f}x the target)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass
 
 import torch
-
 from combopt_torch import ILPLayer
+
+from combopt_core import get_solver
 
 from .common import (
     RC_CASES,
@@ -31,7 +32,6 @@ from .common import (
     machine_note,
     table,
 )
-from combopt_core import get_solver
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(f"layer speed, 1 worker; {machine_note()}")
-    rows = [["backend", "case", "batch", "forward ms", "backward ms", "solve ms",
-             "layer/solve", "overhead"]]
+    rows = [
+        [
+            "backend",
+            "case",
+            "batch",
+            "forward ms",
+            "backward ms",
+            "solve ms",
+            "layer/solve",
+            "overhead",
+        ]
+    ]
     for name in available_backends(args.solver):
         for box, m in RC_CASES:
             data = load_rc(box, m)
@@ -103,9 +113,18 @@ def main(argv: list[str] | None = None) -> None:
                 except Exception as exc:  # noqa: BLE001 - e.g. a box too large to enumerate
                     print(f"  {name} {box} m={m} batch {batch}: skipped: {exc}", flush=True)
                     continue
-                rows.append([name, f"{box} m={m}", str(batch), f"{t.forward * 1e3:.1f}",
-                             f"{t.backward * 1e3:.2f}", f"{t.solve * 1e3:.1f}",
-                             f"{t.ratio:.3f}", f"{t.overhead:.1%}"])
+                rows.append(
+                    [
+                        name,
+                        f"{box} m={m}",
+                        str(batch),
+                        f"{t.forward * 1e3:.1f}",
+                        f"{t.backward * 1e3:.2f}",
+                        f"{t.solve * 1e3:.1f}",
+                        f"{t.ratio:.3f}",
+                        f"{t.overhead:.1%}",
+                    ]
+                )
                 print(table(rows[:1] + rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(rows))

@@ -46,8 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     solver = get_solver(args.solver)
     c, y_true = data["c_test"], data["y_test"]
     best = np.einsum("bn,bn->b", c, y_true)
-    print(f"solution pool on Random Constraints {box} m={m} (seed {args.seed}), "
-          f"{c.shape[0]} test costs, batch {args.batch}, {args.solver}; {machine_note()}")
+    print(
+        f"solution pool on Random Constraints {box} m={m} (seed {args.seed}), "
+        f"{c.shape[0]} test costs, batch {args.batch}, {args.solver}; {machine_note()}"
+    )
     _, full_time = run_stream(solver, data, None, args.batch)
     rows = [["pool", "solve_ratio", "solved", "exact match", "mean regret", "speedup"]]
     for seeded in (True, False):
@@ -59,11 +61,16 @@ def main(argv: list[str] | None = None) -> None:
                 pool.add(data["y_train"])
             y, wall = run_stream(solver, data, pool, args.batch)
             regret = (np.einsum("bn,bn->b", c, y) - best) / np.abs(best)
-            rows.append([
-                "train-seeded" if seeded else "empty", f"{ratio:g}",
-                f"{pool.solved / c.shape[0]:.1%}", f"{np.all(y == y_true, axis=1).mean():.1%}",
-                f"{regret.mean():.4f}", f"{full_time / wall:.1f}x",
-            ])
+            rows.append(
+                [
+                    "train-seeded" if seeded else "empty",
+                    f"{ratio:g}",
+                    f"{pool.solved / c.shape[0]:.1%}",
+                    f"{np.all(y == y_true, axis=1).mean():.1%}",
+                    f"{regret.mean():.4f}",
+                    f"{full_time / wall:.1f}x",
+                ]
+            )
             print("  " + " | ".join(rows[-1]), flush=True)
     print(table(rows))
 

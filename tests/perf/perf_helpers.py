@@ -7,6 +7,7 @@ import os
 import threading
 
 import numpy as np
+
 from combopt_core import ILPInstance, ILPProblem, Solution, Status, make_problem
 
 
@@ -51,8 +52,9 @@ class BruteForceSolver:
             return Solution(None, Status.INFEASIBLE, message=f"pid {os.getpid()}")
         values = np.where(ok, points @ instance.c, np.inf)
         best = int(np.argmin(values))
-        return Solution(points[best], Status.OPTIMAL, float(values[best]),
-                        message=f"pid {os.getpid()}")
+        return Solution(
+            points[best], Status.OPTIMAL, float(values[best]), message=f"pid {os.getpid()}"
+        )
 
 
 class CountingSolver(BruteForceSolver):
@@ -74,4 +76,6 @@ class CountingSolver(BruteForceSolver):
     def _solve_many(self, problem: ILPProblem, time_limit=None):
         with self._lock:
             self.chunks.append(problem.batch_size)
-        return [BruteForceSolver.solve(self, problem.instance(i)) for i in range(problem.batch_size)]
+        return [
+            BruteForceSolver.solve(self, problem.instance(i)) for i in range(problem.batch_size)
+        ]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import combopt_core.gradient as gradient
-from combopt_core import combopt_gradients
+from combopt_core import combopt_gradients, gradient
 
 
 def _inputs(B, n, m, shared, seed, box=(0, 1)):
@@ -52,7 +51,9 @@ def reference(dy, y, A, b, lb, ub, tau, tol=1e-9):
             if not viol.any():  # feasible: softmin of the distances of y, plus the cost term
                 r = Ai @ y[i] - bi
                 p = _softmin_grad(np.abs(r) / norm, tau) * lam[k]
-                dA[i] += (p * np.sign(r) / norm)[:, None] * y[i] - (p * np.abs(r) / norm**3)[:, None] * Ai
+                dA[i] += (p * np.sign(r) / norm)[:, None] * y[i] - (p * np.abs(r) / norm**3)[
+                    :, None
+                ] * Ai
                 db[i] -= p * np.sign(r) / norm
                 dc[i] += lam[k] * delta
             else:  # infeasible: push every violated constraint out
@@ -68,7 +69,9 @@ def reference(dy, y, A, b, lb, ub, tau, tol=1e-9):
 @pytest.mark.parametrize("tau", [0.0, 0.5])
 @pytest.mark.parametrize("box", [(0, 1), (-2, 2)])
 def test_blocks_match_reference(monkeypatch, shared, tau, box):
-    args = _inputs(9, 7, 3, shared, seed=int(shared) + 10 * int(tau * 2) + 100 * abs(box[0]), box=box)
+    args = _inputs(
+        9, 7, 3, shared, seed=int(shared) + 10 * int(tau * 2) + 100 * abs(box[0]), box=box
+    )
     whole = combopt_gradients(*args, tau=tau)
     monkeypatch.setattr(gradient, "BLOCK_ELEMENTS", 2 * 7 * 3)  # blocks of 2 instances
     blocked = combopt_gradients(*args, tau=tau)

@@ -145,11 +145,14 @@ def test_pool_ratio_sets_the_fraction_solved():
     assert 0.18 < pool.solved / 400 < 0.32
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"solve_ratio": 1.5}, "solve_ratio"),
-    ({"solve_ratio": -0.1}, "solve_ratio"),
-    ({"solve_ratio": 0.5, "max_size": 0}, "max_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"solve_ratio": 1.5}, "solve_ratio"),
+        ({"solve_ratio": -0.1}, "solve_ratio"),
+        ({"solve_ratio": 0.5, "max_size": 0}, "max_size"),
+    ],
+)
 def test_pool_arguments_are_validated(kwargs, words):
     with pytest.raises(ValueError, match=words):
         SolutionPool(**kwargs)

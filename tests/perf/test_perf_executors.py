@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import time
 
@@ -69,7 +70,7 @@ def test_chunks_cover_the_batch_in_order():
             bounds = chunk_bounds(batch, workers)
             assert bounds[0][0] == 0 and bounds[-1][1] == batch
             assert all(a < b for a, b in bounds)
-            assert all(b1 == a2 for (_, b1), (a2, _) in zip(bounds, bounds[1:]))
+            assert all(b1 == a2 for (_, b1), (a2, _) in itertools.pairwise(bounds))
             assert len(bounds) <= max(1, workers * 4)
 
 
@@ -99,7 +100,9 @@ def test_backends_declare_their_parallelism():
 
 def test_auto_executor_follows_the_backend():
     assert isinstance(resolve_executor(None, get_solver("highs"), 2, 8), ThreadExecutor)
-    assert isinstance(resolve_executor("auto", BruteForceSolver("processes"), 2, 8), ProcessExecutor)
+    assert isinstance(
+        resolve_executor("auto", BruteForceSolver("processes"), 2, 8), ProcessExecutor
+    )
     assert isinstance(resolve_executor(None, BruteForceSolver("serial"), 2, 8), SerialExecutor)
     # One worker or one instance: no pool at all.
     assert isinstance(resolve_executor(None, get_solver("highs"), 1, 8), SerialExecutor)
@@ -110,13 +113,16 @@ def test_auto_executor_follows_the_backend():
     )
 
 
-@pytest.mark.parametrize("bad, error, words", [
-    (0, ValueError, "at least 1"),
-    (-3, ValueError, "at least 1"),
-    ("2", TypeError, "expected an int"),
-    (True, TypeError, "expected an int"),
-    (1.5, TypeError, "expected an int"),
-])
+@pytest.mark.parametrize(
+    "bad, error, words",
+    [
+        (0, ValueError, "at least 1"),
+        (-3, ValueError, "at least 1"),
+        ("2", TypeError, "expected an int"),
+        (True, TypeError, "expected an int"),
+        (1.5, TypeError, "expected an int"),
+    ],
+)
 def test_bad_worker_counts_are_rejected(bad, error, words):
     p = random_problem(4, 4, 1, shared=True, seed=0)
     with pytest.raises(error, match=f"workers: .*{words}"):
@@ -150,7 +156,9 @@ def test_solve_many_is_called_per_chunk_when_present():
         a = solve_batch(plain, p, executor=ex)
         b = solve_batch(many, p, executor=ex)
     assert plain.calls == 20 and plain.chunks == []
-    assert many.calls == 0 and sum(many.chunks) == 20 and len(many.chunks) == len(chunk_bounds(20, 2))
+    assert (
+        many.calls == 0 and sum(many.chunks) == 20 and len(many.chunks) == len(chunk_bounds(20, 2))
+    )
     np.testing.assert_array_equal(a.y, b.y)
 
 

@@ -6,10 +6,10 @@ import pickle
 
 import numpy as np
 import pytest
-
-from combopt_core import SerialExecutor, Status, make_problem, solve_batch
 from combopt_highs import solver as highs_module
 from combopt_highs.solver import HighsSolver
+
+from combopt_core import SerialExecutor, Status, make_problem, solve_batch
 
 from .perf_helpers import BruteForceSolver, random_problem
 
@@ -24,7 +24,7 @@ class _CountingHighspy:
     def __getattr__(self, name):
         return getattr(self._real, name)
 
-    def HighsLp(self):  # noqa: N802 - mirrors highspy's name
+    def HighsLp(self):
         self.models_built += 1
         return self._real.HighsLp()
 

@@ -7,11 +7,11 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'combopt[ray]')")
 
-from combopt_core import SolverError, get_solver, solve_batch  # noqa: E402
-from combopt_core.ray_executor import RayExecutor  # noqa: E402
+from combopt_core import SolverError, get_solver, solve_batch
+from combopt_core.ray_executor import RayExecutor
 
-from . import perf_helpers  # noqa: E402
-from .perf_helpers import BruteForceSolver, random_problem  # noqa: E402
+from . import perf_helpers
+from .perf_helpers import BruteForceSolver, random_problem
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +20,7 @@ def local_ray():
         pytest.skip("a Ray instance is already running in this process")
     # The test helpers are not installed: ship them to Ray's workers by value.
     ray.cloudpickle.register_pickle_by_value(perf_helpers)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
     ray.cloudpickle.unregister_pickle_by_value(perf_helpers)
