@@ -31,6 +31,7 @@ from combopt_core import combopt_gradients, default_workers, get_solver, make_pr
 
 from .common import (
     RC_CASES,
+    InstantSolver,
     available_backends,
     load_rc,
     machine_note,
@@ -127,6 +128,21 @@ def executor_section(backends: list[str], repeats: int) -> None:
         )
         print("  " + " | ".join(rows[-1]), flush=True)
     print(table(rows))
+    dispatch = [
+        median_time(
+            lambda k=kind: solve_batch(
+                InstantSolver(), problem, executor=k, workers=workers, verify=False
+            ),
+            max(repeats, 10),
+        )
+        for kind in ("serial", "threads", "processes")
+    ]
+    print(
+        "dispatch cost per batch of 128 (an instant solver): "
+        + ", ".join(
+            f"{k} {t * 1e3:.2f} ms" for k, t in zip(("serial", "threads", "processes"), dispatch)
+        )
+    )
 
 
 def backward_inputs(B: int, n: int, m: int, shared: bool, seed: int = 0):
