@@ -2,17 +2,25 @@
 
 Problem spec and validation (``spec``), the ``ILPSolver`` protocol (``solver``), results
 (``result``), the pluggy backend registry (``registry``, ``hookspecs``), batch solving
-(``batch``) and the CombOptNet gradient rule (``gradient``). Imports numpy and pluggy only.
+(``batch``, ``executors``, ``cache``) and the CombOptNet gradient rule (``gradient``). Imports numpy and pluggy only.
 Sign convention everywhere: ``min c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``.
 """
 
 from .batch import default_workers, solve, solve_batch
+from .cache import SolutionCache, SolutionPool
 from .errors import (
     BackendNotFoundError,
     BackendUnavailableError,
     CombOptError,
     ProblemValidationError,
     SolverError,
+)
+from .executors import (
+    Executor,
+    ProcessExecutor,
+    SerialExecutor,
+    ThreadExecutor,
+    close_shared_executors,
 )
 from .gradient import Gradients, combopt_gradients
 from .hookspecs import hookimpl
@@ -35,15 +43,22 @@ __all__ = [
     "BackendUnavailableError",
     "BatchSolution",
     "CombOptError",
+    "Executor",
     "Gradients",
     "ILPInstance",
     "ILPProblem",
     "ILPSolver",
     "ProblemValidationError",
+    "ProcessExecutor",
     "Registry",
+    "SerialExecutor",
     "Solution",
+    "SolutionCache",
+    "SolutionPool",
     "SolverError",
     "Status",
+    "ThreadExecutor",
+    "close_shared_executors",
     "combopt_gradients",
     "default_workers",
     "get_solver",

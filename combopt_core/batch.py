@@ -1,55 +1,33 @@
-"""Solving a batch: one backend call per instance, in parallel across instances.
+"""Solving a batch: one backend call per instance, spread over an executor.
 
-Backends that release the GIL (``solver.releases_gil``) run on a shared thread pool of
-``workers`` threads; others run in the calling thread. Results are the same whatever the
-worker count: each instance is solved single-threaded and independently.
+``solve_batch`` picks where instances run from what the backend declares (a thread pool for
+``parallelism = "threads"`` / ``releases_gil``, a process pool for ``"processes"``, else the
+calling thread; see ``combopt_core.executors``) unless an executor is given, answers what it
+can from an opt-in ``SolutionCache`` or ``SolutionPool`` (``combopt_core.cache``), solves the
+rest, and verifies every returned point. Results are the same whatever the worker count:
+each instance is solved single-threaded and independently.
 
 Failure semantics (``combopt_core.failures``): when ``solve_batch`` returns or raises, none
 of its solves is still running; a failing instance is named, and raised or flagged
-(``on_error``). A forked child process starts with no pools (the parent's threads do not
-exist there, and using their pool would hang).
+(``on_error``).
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .failures import check_on_error, run_all, solve_one, warn_failed
+import numpy as np
+
+from .cache import SolutionCache, SolutionPool, instance_keys
+from .executors import Executor, default_workers, resolve_executor, subproblem
+from .failures import check_on_error, warn_failed
 from .registry import get_solver
 from .result import BatchSolution, Solution
 from .solver import ILPSolver
 from .spec import ILPProblem, check_time_limit, make_problem
 from .verify import verify_batch
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def default_workers() -> int:
-    """The machine's core count (at least 1)."""
-    return max(1, os.cpu_count() or 1)
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    with _POOLS_LOCK:
-        pool = _POOLS.get(workers)
-        if pool is None:
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="combopt-solve")
-            _POOLS[workers] = pool
-        return pool
-
-
-def _forget_pools_in_child() -> None:
-    global _POOLS_LOCK
-    _POOLS.clear()
-    _POOLS_LOCK = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pools_in_child)
+__all__ = ["default_workers", "solve", "solve_batch"]
 
 
 def solve_batch(
@@ -60,38 +38,59 @@ def solve_batch(
     time_limit: float | None = None,
     verify: bool = True,
     on_error: str = "raise",
+    executor: Executor | str | None = None,
+    cache: SolutionCache | None = None,
+    pool: SolutionPool | None = None,
 ) -> BatchSolution:
     """Solve every instance of ``problem`` with ``solver``.
 
     Args:
         solver: any ``ILPSolver``.
         problem: a validated batch (see ``make_problem``).
-        workers: threads for GIL-releasing backends; default the machine's core count.
+        workers: parallel workers; default the cores available. Not with an ``Executor``.
         time_limit: seconds per instance, ``None`` for none.
         verify: check every returned point against the float problem (cheap, O(B m n)).
         on_error: a backend failure on one instance (it raises or returns
             ``Status.ERROR``) ``"raise"``-s a ``SolverError``, or is ``"flag"``-ged as
             ``Status.ERROR`` with the fallback point and a ``RuntimeWarning`` while the
             rest is solved. Time-outs never raise: see ``Status.TIME_LIMIT``.
+        executor: ``None``/``"auto"`` (what the backend declares), ``"serial"``,
+            ``"threads"``, ``"processes"``, ``"ray"``, or an ``Executor`` instance.
+        cache: an opt-in ``SolutionCache``: instances seen before are not solved again.
+        pool: an opt-in ``SolutionPool``: only a fraction of instances is solved, the others
+            get the best feasible pooled point (not proven optimal; status ``TIME_LIMIT``).
 
     Raises:
         SolverError: naming the backend and the instance, when the backend fails (with
             ``on_error="raise"``) or returns a malformed answer, or (with ``verify``) a point
             that is not a feasible integer point.
     """
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise ValueError(f"workers: must be at least 1, got {workers}")
     time_limit = check_time_limit(time_limit)
     check_on_error(on_error)
+    B = problem.batch_size
+    solutions: list[Solution | None] = [None] * B
+    keys = instance_keys(problem, solver.name) if cache is not None else None
+    if keys is not None:
+        for i, key in enumerate(keys):
+            solutions[i] = cache.get(key)
+    if pool is not None:
+        missing = np.array([i for i in range(B) if solutions[i] is None], dtype=np.intp)
+        for i, answer in pool.answer(problem, missing).items():
+            solutions[i] = answer
 
-    def run(i: int) -> Solution:
-        return solve_one(solver, problem.instance(i), i, time_limit, on_error)
+    todo = [i for i in range(B) if solutions[i] is None]
+    if todo:
+        chosen = resolve_executor(executor, solver, workers, len(todo))
+        chunk = problem if len(todo) == B else subproblem(problem, todo)
+        solved = chosen.run(solver, chunk, time_limit, on_error)
+        for i, solution in zip(todo, solved):
+            solutions[i] = solution
+        if keys is not None:
+            for i, solution in zip(todo, solved):
+                cache.put(keys[i], solution)
+        if pool is not None:
+            pool.record(solved)
 
-    if workers > 1 and problem.batch_size > 1 and getattr(solver, "releases_gil", False):
-        solutions = run_all(_pool(workers), run, problem.batch_size)
-    else:
-        solutions = [run(i) for i in range(problem.batch_size)]
     result = BatchSolution.stack(solutions, problem.fallback_point())
     warn_failed(result)
     if verify:
@@ -111,6 +110,9 @@ def solve(
     time_limit: float | None = None,
     verify: bool = True,
     on_error: str = "raise",
+    executor: Executor | str | None = None,
+    cache: SolutionCache | None = None,
+    pool: SolutionPool | None = None,
 ) -> BatchSolution:
     """Validate and solve ``min c.y s.t. A y <= b, lb <= y <= ub, y integer`` for a batch.
 
@@ -127,4 +129,7 @@ def solve(
         time_limit=time_limit,
         verify=verify,
         on_error=on_error,
+        executor=executor,
+        cache=cache,
+        pool=pool,
     )

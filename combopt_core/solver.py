@@ -10,6 +10,22 @@ returning a :class:`~combopt_core.result.Solution`. It must:
   solver then runs instances on a thread pool), e.g. by keeping one model per thread;
 * solve single-threaded, so that a batch parallelises across instances and results are
   deterministic run to run.
+
+Optional extensions (the core uses them when present; see ``combopt_core.executors``):
+
+* ``parallelism``: ``"threads"`` (the solve releases the GIL and the object is thread-safe),
+  ``"processes"`` (it holds the GIL: the batch goes to a process pool, so the object must
+  pickle; each worker process unpickles it once and keeps it, models included) or
+  ``"serial"``. Without it, ``releases_gil = True`` means ``"threads"``, else ``"serial"``.
+* ``solve_many(problem, time_limit=None) -> list[Solution]``: solve every instance of a
+  validated ``ILPProblem`` (a chunk of the user's batch, in order). The executors call it
+  once per chunk instead of ``solve`` per instance, so a backend can build one model and
+  only change what differs between instances: with ``problem.shared`` the constraints are
+  the same for the whole chunk and only ``c`` changes (HiGHS: ``changeColsCost``). A backend
+  may also keep its model between calls and skip rebuilding it when ``A``, ``b`` and the
+  bounds are unchanged (compare them, ``O(m n)``, which is cheap next to a solve).
+  ``solve_many`` must return the same answers as ``solve`` (up to ties between several
+  optimal points) and follow every rule above.
 """
 
 from __future__ import annotations

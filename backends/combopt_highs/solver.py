@@ -1,4 +1,10 @@
-"""``HighsSolver``: one ILP per call on a per-thread ``highspy.Highs`` object."""
+"""``HighsSolver``: one ILP per call on a per-thread ``highspy.Highs`` object.
+
+Model reuse: each thread keeps its model; when the next instance has the same ``A``, ``b``
+and bounds (a shared constraint set, or unchanged learned constraints between steps), only
+the costs are replaced, with ``changeColsCost``. HiGHS may then start from the previous
+incumbent, which stays feasible since the constraints did not change.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,23 @@ import time
 import highspy
 import numpy as np
 
-from combopt_core import ILPInstance, Solution, Status
+from combopt_core import ILPInstance, ILPProblem, Solution, Status
 
 _INF = highspy.kHighsInf
 _MS = highspy.HighsModelStatus
+
+
+class _Loaded:
+    """A thread's ``Highs`` object and the constraints its model holds now."""
+
+    def __init__(self, highs: highspy.Highs) -> None:
+        self.highs = highs
+        self.key: tuple[np.ndarray, ...] | None = None  # (A, b, lb, ub) of the loaded model
+
+    def holds(self, A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> bool:
+        return self.key is not None and all(
+            np.array_equal(x, y) for x, y in zip(self.key, (A, b, lb, ub))
+        )
 
 
 class HighsSolver:
@@ -20,18 +39,33 @@ class HighsSolver:
     Args:
         options: extra HiGHS options (name -> Python ``int``/``float``/``bool``/``str``),
             applied to every ``Highs`` object, e.g. ``{"presolve": "off"}``.
+        reuse_model: keep each thread's model between solves and, when ``A``, ``b`` and the
+            bounds are unchanged, only replace the costs (``changeColsCost``) instead of
+            passing a new model. ``False`` passes a fresh model for every instance.
+
+    Thread-safe (one ``Highs`` object per thread) and picklable (the ``Highs`` objects are
+    not pickled; each process makes its own).
     """
 
     name = "highs"
     releases_gil = True
+    parallelism = "threads"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
+        self.reuse_model = bool(reuse_model)
         self._local = threading.local()
 
-    def _highs(self) -> "highspy.Highs":
-        h = getattr(self._local, "highs", None)
-        if h is None:
+    def __getstate__(self) -> dict:
+        return {"_options": self._options, "reuse_model": self.reuse_model}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    def _loaded(self) -> _Loaded:
+        loaded = getattr(self._local, "loaded", None)
+        if loaded is None:
             h = highspy.Highs()
             h.setOptionValue("output_flag", False)
             h.setOptionValue("threads", 1)
@@ -39,30 +73,51 @@ class HighsSolver:
             h.setOptionValue("mip_abs_gap", 0.0)
             for key, value in self._options.items():
                 h.setOptionValue(key, value)
-            self._local.highs = h
-        return h
+            loaded = self._local.loaded = _Loaded(h)
+        return loaded
 
-    def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
-        h = self._highs()
+    def _load(self, instance: ILPInstance) -> _Loaded:
+        """The thread's ``Highs`` object holding ``instance``'s constraints (costs not set)."""
+        loaded = self._loaded()
+        A, b, lb, ub = instance.A, instance.b, instance.lb, instance.ub
+        if self.reuse_model and loaded.holds(A, b, lb, ub):
+            return loaded
         n, m = instance.num_vars, instance.num_constraints
         lp = highspy.HighsLp()
         lp.num_col_ = n
         lp.num_row_ = m
         lp.col_cost_ = instance.c
-        lp.col_lower_ = instance.lb
-        lp.col_upper_ = instance.ub
+        lp.col_lower_ = lb
+        lp.col_upper_ = ub
         lp.row_lower_ = np.full(m, -_INF)
-        lp.row_upper_ = instance.b
+        lp.row_upper_ = b
         # Column-wise dense storage of A (HiGHS' default format).
         matrix = lp.a_matrix_
         matrix.format_ = highspy.MatrixFormat.kColwise
         matrix.start_ = np.arange(n + 1, dtype=np.int32) * m  # also right for m = 0
         matrix.index_ = np.tile(np.arange(m, dtype=np.int32), n)
-        matrix.value_ = np.ascontiguousarray(instance.A.T).ravel()
+        matrix.value_ = np.ascontiguousarray(A.T).ravel()
         lp.a_matrix_ = matrix
         lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-        h.clearModel()
-        h.passModel(lp)
+        loaded.highs.clearModel()
+        loaded.highs.passModel(lp)
+        loaded.key = tuple(np.array(x, dtype=np.float64) for x in (A, b, lb, ub))
+        return loaded
+
+    def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
+        return self._solve_loaded(self._load(instance).highs, instance.c, time_limit)
+
+    def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
+        """Solve a chunk in order; a shared constraint set is loaded (or checked) once."""
+        if not (problem.shared and self.reuse_model):
+            return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
+        h = self._load(problem.instance(0)).highs
+        return [self._solve_loaded(h, c, time_limit) for c in problem.c]
+
+    def _solve_loaded(self, h: highspy.Highs, c: np.ndarray, time_limit: float | None) -> Solution:
+        """Set the costs ``c`` on the loaded model and solve it."""
+        n = c.shape[0]
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), c)
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else _INF)
         start = time.perf_counter()
         h.run()
@@ -71,10 +126,10 @@ class HighsSolver:
         has_point = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
         y = np.round(np.asarray(h.getSolution().col_value, dtype=np.float64)) if has_point else None
         if status == _MS.kOptimal:
-            return Solution(y, Status.OPTIMAL, float(instance.c @ y), elapsed)
+            return Solution(y, Status.OPTIMAL, float(c @ y), elapsed)
         if status in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
             return Solution(None, Status.INFEASIBLE, solve_time=elapsed, message=str(status))
         if status == _MS.kTimeLimit:
-            obj = float(instance.c @ y) if y is not None else float("nan")
+            obj = float(c @ y) if y is not None else float("nan")
             return Solution(y, Status.TIME_LIMIT, obj, elapsed, message="time limit reached")
         return Solution(None, Status.ERROR, solve_time=elapsed, message=f"HiGHS status {status}")
