@@ -37,6 +37,7 @@ from typing import TypeVar
 import numpy as np
 
 from .errors import SolverError
+from .failures import gather, settle, solve_one
 from .result import Solution
 from .solver import ILPSolver
 from .spec import ILPProblem
@@ -99,39 +100,51 @@ def subproblem(problem: ILPProblem, indices: Sequence[int] | slice) -> ILPProble
 
 
 def solve_chunk(
-    solver: ILPSolver, chunk: ILPProblem, time_limit: float | None, offset: int = 0
+    solver: ILPSolver,
+    chunk: ILPProblem,
+    time_limit: float | None,
+    offset: int = 0,
+    on_error: str = "raise",
+    stop: threading.Event | None = None,
 ) -> list[Solution]:
     """Solve every instance of ``chunk``: ``solver.solve_many`` if it has one, else a loop.
 
     ``offset`` is the chunk's first index in the caller's batch, used in error messages.
-
-    Raises:
-        SolverError: naming the backend and the instance (or the chunk, for ``solve_many``).
+    Failures are raised or flagged as ``on_error`` says (``combopt_core.failures``); when a
+    ``solve_many`` call itself raises, the chunk is solved again one instance at a time, so
+    that the failing instance is named. ``stop``, once set, ends the loop between instances
+    (the batch is being abandoned; what was solved so far is returned); a chunk that raises
+    sets it.
     """
     name = getattr(solver, "name", type(solver).__name__)
     solve_many = getattr(solver, "solve_many", None)
     if solve_many is not None:
         try:
             solutions = list(solve_many(chunk, time_limit=time_limit))
-        except Exception as exc:
-            last = offset + chunk.batch_size - 1
-            raise SolverError(
-                f"backend '{name}' failed on instances {offset}..{last} of the batch: {exc}"
-            ) from exc
-        if len(solutions) != chunk.batch_size:
-            raise SolverError(
-                f"backend '{name}': solve_many returned {len(solutions)} solutions for "
-                f"{chunk.batch_size} instances"
-            )
-        return solutions
+        except Exception:  # noqa: BLE001 - retried per instance, which names the culprit
+            solutions = None
+        if solutions is not None:
+            if len(solutions) != chunk.batch_size:
+                raise SolverError(
+                    f"backend '{name}': solve_many returned {len(solutions)} solutions for "
+                    f"{chunk.batch_size} instances"
+                )
+            return [
+                settle(sol, chunk.instance(i), name, offset + i, on_error)
+                for i, sol in enumerate(solutions)
+            ]
     solutions = []
-    for i in range(chunk.batch_size):
-        try:
-            solutions.append(solver.solve(chunk.instance(i), time_limit=time_limit))
-        except Exception as exc:
-            raise SolverError(
-                f"backend '{name}' failed on instance {offset + i} of the batch: {exc}"
-            ) from exc
+    try:
+        for i in range(chunk.batch_size):
+            if stop is not None and stop.is_set():
+                break
+            solutions.append(
+                solve_one(solver, chunk.instance(i), offset + i, time_limit, on_error)
+            )
+    except BaseException:
+        if stop is not None:
+            stop.set()  # the other chunks stop at once, before the caller even wakes up
+        raise
     return solutions
 
 
@@ -158,9 +171,13 @@ class Executor(abc.ABC):
 
     @abc.abstractmethod
     def run(
-        self, solver: ILPSolver, problem: ILPProblem, time_limit: float | None = None
+        self,
+        solver: ILPSolver,
+        problem: ILPProblem,
+        time_limit: float | None = None,
+        on_error: str = "raise",
     ) -> list[Solution]:
-        """One ``Solution`` per instance of ``problem``, in order."""
+        """One ``Solution`` per instance of ``problem``, in order; failures per ``on_error``."""
 
     def close(self) -> None:
         """Release the workers; the executor cannot be used afterwards (no-op by default)."""
@@ -185,8 +202,8 @@ class SerialExecutor(Executor):
         if self.workers != 1:
             raise ValueError(f"workers: a serial executor has exactly 1 worker, got {workers}")
 
-    def run(self, solver, problem, time_limit=None):
-        return solve_chunk(solver, problem, time_limit)
+    def run(self, solver, problem, time_limit=None, on_error="raise"):
+        return solve_chunk(solver, problem, time_limit, on_error=on_error)
 
 
 class _PoolExecutor(Executor):
@@ -202,7 +219,8 @@ class _PoolExecutor(Executor):
     def _make_pool(self) -> _FuturesExecutor: ...
 
     @abc.abstractmethod
-    def _submit(self, pool, solver, chunk: ILPProblem, time_limit, offset: int): ...
+    def _submit(self, pool, solver, chunk: ILPProblem, time_limit, offset: int, on_error: str,
+                stop: threading.Event): ...
 
     def _get_pool(self) -> _FuturesExecutor:
         with self._lock:
@@ -214,14 +232,16 @@ class _PoolExecutor(Executor):
                 self._finalizer = weakref.finalize(self, _shutdown, self._pool)
             return self._pool
 
-    def run(self, solver, problem, time_limit=None):
+    def run(self, solver, problem, time_limit=None, on_error="raise"):
         pool = self._get_pool()
+        stop = threading.Event()
         futures = [
-            self._submit(pool, solver, subproblem(problem, slice(a, b)), time_limit, a)
+            self._submit(pool, solver, subproblem(problem, slice(a, b)), time_limit, a, on_error,
+                         stop)
             for a, b in chunk_bounds(problem.batch_size, self.workers)
         ]
         try:
-            return [s for f in futures for s in f.result()]
+            chunks = gather(futures, on_abort=stop.set)
         except BrokenExecutor as exc:
             raise SolverError(
                 f"{type(self).__name__}: a worker died while solving for backend "
@@ -229,9 +249,7 @@ class _PoolExecutor(Executor):
                 "start method, a script must start its work under "
                 "`if __name__ == '__main__':`"
             ) from exc
-        finally:
-            for f in futures:
-                f.cancel()
+        return [s for chunk in chunks for s in chunk]
 
     def close(self) -> None:
         with self._lock:
@@ -257,8 +275,8 @@ class ThreadExecutor(_PoolExecutor):
     def _make_pool(self):
         return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="combopt-solve")
 
-    def _submit(self, pool, solver, chunk, time_limit, offset):
-        return pool.submit(solve_chunk, solver, chunk, time_limit, offset)
+    def _submit(self, pool, solver, chunk, time_limit, offset, on_error, stop):
+        return pool.submit(solve_chunk, solver, chunk, time_limit, offset, on_error, stop)
 
 
 def _default_start_method() -> str:
@@ -320,9 +338,10 @@ class ProcessExecutor(_PoolExecutor):
             pass
         return payload
 
-    def _submit(self, pool, solver, chunk, time_limit, offset):
+    def _submit(self, pool, solver, chunk, time_limit, offset, on_error, stop):
+        # A threading.Event does not cross processes; workers see Ctrl-C themselves.
         key, data = self._payload(solver)
-        return pool.submit(_solve_chunk_in_worker, key, data, chunk, time_limit, offset)
+        return pool.submit(_solve_chunk_in_worker, key, data, chunk, time_limit, offset, on_error)
 
 
 # Solvers unpickled in a worker process, by payload digest; a few, most recent last.
@@ -331,7 +350,8 @@ _WORKER_SOLVERS_MAX = 4
 
 
 def _solve_chunk_in_worker(
-    key: str, data: bytes, chunk: ILPProblem, time_limit: float | None, offset: int
+    key: str, data: bytes, chunk: ILPProblem, time_limit: float | None, offset: int,
+    on_error: str,
 ) -> list[Solution]:
     solver = _WORKER_SOLVERS.get(key)
     if solver is None:
@@ -340,7 +360,7 @@ def _solve_chunk_in_worker(
         while len(_WORKER_SOLVERS) > _WORKER_SOLVERS_MAX:
             _WORKER_SOLVERS.popitem(last=False)
     _WORKER_SOLVERS.move_to_end(key)
-    return solve_chunk(solver, chunk, time_limit, offset)
+    return solve_chunk(solver, chunk, time_limit, offset, on_error)
 
 
 _SHARED: dict[tuple[str, int], Executor] = {}
@@ -385,6 +405,18 @@ def close_shared_executors() -> None:
 
 
 atexit.register(close_shared_executors)
+
+
+def _forget_shared_in_child() -> None:
+    """A forked child starts with no shared executors: the parent's pool threads do not
+    exist there, and submitting to their queues would hang (e.g. DataLoader workers)."""
+    global _SHARED_LOCK
+    _SHARED.clear()
+    _SHARED_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_shared_in_child)
 
 
 def resolve_executor(

@@ -34,8 +34,10 @@ class _ChunkSolver:
     def __init__(self, solver: ILPSolver) -> None:
         self.solver = solver
 
-    def solve(self, chunk: ILPProblem, time_limit: float | None, offset: int) -> list[Solution]:
-        return solve_chunk(self.solver, chunk, time_limit, offset)
+    def solve(
+        self, chunk: ILPProblem, time_limit: float | None, offset: int, on_error: str
+    ) -> list[Solution]:
+        return solve_chunk(self.solver, chunk, time_limit, offset, on_error)
 
 
 class RayExecutor(Executor):
@@ -82,14 +84,14 @@ class RayExecutor(Executor):
 
         return ActorPool(self._actors)
 
-    def run(self, solver, problem, time_limit=None):
+    def run(self, solver, problem, time_limit=None, on_error="raise"):
         pool = self._actor_pool(solver)
         chunks = [
             (subproblem(problem, slice(a, b)), a)
             for a, b in chunk_bounds(problem.batch_size, self.workers)
         ]
         results = pool.map(
-            lambda actor, item: actor.solve.remote(item[0], time_limit, item[1]), chunks
+            lambda actor, item: actor.solve.remote(item[0], time_limit, item[1], on_error), chunks
         )
         return [s for chunk_solutions in results for s in chunk_solutions]
 

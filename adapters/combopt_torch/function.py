@@ -8,7 +8,10 @@ import numpy as np
 import torch
 
 from combopt_core import (
+    Executor,
     ILPSolver,
+    SolutionCache,
+    SolutionPool,
     ProblemValidationError,
     combopt_gradients,
     make_problem,
@@ -28,6 +31,9 @@ class SolveOptions:
     time_limit: float | None = None
     verify: bool = True
     on_error: str = "flag"
+    executor: Executor | str | None = None
+    cache: SolutionCache | None = None
+    pool: SolutionPool | None = None
 
 
 def to_numpy(name: str, t: torch.Tensor) -> np.ndarray:
@@ -74,6 +80,9 @@ class ILPFunction(torch.autograd.Function):
             time_limit=options.time_limit,
             verify=options.verify,
             on_error=options.on_error,
+            executor=options.executor,
+            cache=options.cache,
+            pool=options.pool,
         )
         ctx.problem = problem
         ctx.y = result.y

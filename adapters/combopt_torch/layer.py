@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from combopt_core import ILPSolver, Status, get_solver
+from combopt_core import Executor, ILPSolver, SolutionCache, SolutionPool, Status, get_solver
+from combopt_core.executors import check_workers
 from combopt_core.failures import check_on_error
 from combopt_core.registry import default_registry
 from combopt_core.spec import check_time_limit
@@ -52,6 +52,9 @@ class ILPLayer(nn.Module):
             ``Status.ERROR``, fallback point, zero gradient for that instance and a
             ``RuntimeWarning``, so one failure does not end a training run) or ``"raise"``-s
             a ``SolverError`` naming the instance.
+        executor, cache, pool: passed to ``combopt_core.solve_batch``: where instances are
+            solved (default: what the backend declares), an opt-in ``SolutionCache`` of
+            exact answers, an opt-in ``SolutionPool`` that solves only a fraction.
 
     Forward: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
     shared ``(m,)``. Returns ``y`` shaped like ``c``, or ``(y, ILPInfo)`` with
@@ -75,15 +78,16 @@ class ILPLayer(nn.Module):
         verify: bool = True,
         solver_options: dict[str, Any] | None = None,
         on_error: str = "flag",
+        executor: Executor | str | None = None,
+        cache: SolutionCache | None = None,
+        pool: SolutionPool | None = None,
     ) -> None:
         super().__init__()
         if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
             raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
         check_on_error(on_error)
-        if workers is not None and not (
-            isinstance(workers, numbers.Integral) and not isinstance(workers, bool) and workers >= 1
-        ):
-            raise ValueError(f"workers: expected a positive int or None, got {workers!r}")
+        if workers is not None:
+            check_workers(workers)
         # How to rebuild the solver in another process: (backend name, options), or None
         # when the caller passed a solver object (which then has to pickle itself).
         self._solver_recipe: tuple[str, dict[str, Any]] | None = None
@@ -102,6 +106,9 @@ class ILPLayer(nn.Module):
             time_limit=check_time_limit(time_limit),
             verify=verify,
             on_error=on_error,
+            executor=executor,
+            cache=cache,
+            pool=pool,
         )
 
     @property

@@ -45,7 +45,7 @@ def test_ray_runs_in_other_processes_and_names_failures(local_ray):
         got = solve_batch(BruteForceSolver(), p, executor=ex)
         assert {m.split()[1] for m in got.messages}.isdisjoint({str(__import__("os").getpid())})
         failing = BruteForceSolver(fail_on=float(p.c[6, 0]))
-        with pytest.raises(SolverError, match="failed on instance 6 "):
+        with pytest.raises(SolverError, match=r"failed on instance 6\b"):
             solve_batch(failing, p, executor=ex)
 
 

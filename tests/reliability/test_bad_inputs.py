@@ -267,7 +267,7 @@ def test_layer_rejects_mismatched_batch():
     ],
 )
 def test_layer_rejects_bad_options(kwargs, word):
-    with pytest.raises(ValueError, match=word):
+    with pytest.raises((ValueError, TypeError), match=word):  # TypeError for a wrong type
         ILPLayer(**kwargs)
 
 
