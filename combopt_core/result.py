@@ -87,7 +87,8 @@ class BatchSolution:
     @classmethod
     def stack(cls, solutions: list[Solution], fallback: np.ndarray) -> "BatchSolution":
         """Stack per-instance answers; instances without a solution get ``fallback``."""
-        y = np.stack([s.y if s.y is not None else fallback for s in solutions]).astype(np.float64)
+        rows = [s.y if s.y is not None else fallback for s in solutions]
+        y = np.stack(rows).astype(np.float64) + 0.0  # + 0.0 turns rounded -0.0 into 0.0
         return cls(
             y=y,
             status=np.array([int(s.status) for s in solutions], dtype=np.int8),

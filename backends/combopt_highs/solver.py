@@ -8,6 +8,9 @@ incumbent, which stays feasible since the constraints did not change.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 import threading
 import time
 
@@ -18,6 +21,35 @@ from combopt_core import ILPInstance, ILPProblem, Solution, Status
 
 _INF = highspy.kHighsInf
 _MS = highspy.HighsModelStatus
+
+
+_BANNER_LOCK = threading.Lock()
+_banner_silenced = False
+
+
+def _new_highs() -> "highspy.Highs":
+    """A ``Highs`` object, without the copyright banner HiGHS prints to stdout the first
+    time one is made in a process (before any option, ``output_flag`` included, can apply).
+
+    The first construction runs with file descriptor 1 pointed at ``os.devnull``.
+    """
+    global _banner_silenced
+    with _BANNER_LOCK:
+        if _banner_silenced:
+            return highspy.Highs()
+        _banner_silenced = True
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            highs = highspy.Highs()
+            ctypes.CDLL(None).fflush(None)  # C stdio buffers go to devnull, not later to fd 1
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        return highs
 
 
 class _Loaded:
@@ -66,7 +98,7 @@ class HighsSolver:
     def _loaded(self) -> _Loaded:
         loaded = getattr(self._local, "loaded", None)
         if loaded is None:
-            h = highspy.Highs()
+            h = _new_highs()
             h.setOptionValue("output_flag", False)
             h.setOptionValue("threads", 1)
             h.setOptionValue("mip_rel_gap", 0.0)
