@@ -31,7 +31,10 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate of the network")
     g.add_argument("--constraint-lr", type=float, default=None, help="of the constraints (default: --lr)")
     g.add_argument("--tau", type=float, default=d.tau)
-    g.add_argument("--time-limit", type=float, default=None, help="seconds per ILP solve (default: none)")
+    g.add_argument("--time-limit", type=float, default=None,
+                   help="seconds per ILP solve in training (default: none, exact)")
+    g.add_argument("--eval-time-limit", type=float, default=None,
+                   help="seconds per ILP solve in validation and test (default: none, exact)")
     g.add_argument("--workers", type=int, default=None, help="parallel ILP solves (default: cores)")
     g.add_argument("--solver", default=None, help="combopt backend name (default: $COMBOPT_SOLVER or highs)")
 
@@ -45,6 +48,7 @@ def _protocol(args: argparse.Namespace) -> Protocol:
         constraint_lr=args.constraint_lr,
         tau=args.tau,
         time_limit=args.time_limit,
+        eval_time_limit=args.eval_time_limit,
         workers=args.workers,
         solver=args.solver,
     )

@@ -52,6 +52,7 @@ def _examples(model: KeypointCombOptNet, pairs) -> list[dict]:
     from .train import collate
 
     batch = collate(pairs)
+    model.eval()
     with torch.no_grad():
         costs, y, _ = model(batch)
     outputs = {

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from combopt_core import Status
 from combopt_torch import ILPLayer, LearnableConstraints
 
 from .matching import argmax_matching, hungarian_matching, is_permutation, keypoint_accuracy
@@ -38,7 +39,9 @@ class Protocol:
     batch 8, tau 0.5, best validation epoch evaluated on test).
 
     ``constraint_lr`` is the learning rate of the constraint parameters (``None``: ``lr``);
-    ``time_limit`` caps each ILP solve in seconds (``None``: solve to proven optimality);
+    ``time_limit`` caps each ILP solve during training in seconds, ``eval_time_limit`` during
+    validation and test (``None``: solve to proven optimality; a capped solve returns the
+    solver's best point so far, and evaluation reports how often that happened);
     ``workers`` is the number of parallel solves per batch.
     """
 
@@ -49,6 +52,7 @@ class Protocol:
     constraint_lr: float | None = None
     tau: float = 0.5
     time_limit: float | None = None
+    eval_time_limit: float | None = None
     workers: int | None = None
     solver: str | None = None
 
@@ -106,7 +110,9 @@ def collate(pairs: Sequence[KeypointPair], features: Callable | None = None) -> 
 class KeypointCombOptNet(nn.Module):
     """Cost network + ``m = 2p`` learned constraints + ILP layer over ``n = p^2`` binaries.
 
-    ``forward(batch) -> (costs (B, p, p), y (B, p, p), info)``; ``y`` is the ILP's matching.
+    ``forward(batch) -> (costs (B, p, p), y (B, p, p), info)``; ``y`` is the ILP's matching
+    (solved by ``ilp`` in training mode and by ``eval_ilp``, with the evaluation time limit,
+    in eval mode).
     ``extractor`` (optional) is a module whose parameters train with the matcher (the
     backbone on SPair-71k); it is only held here so that optimisers and checkpoints see it.
     """
@@ -135,6 +141,13 @@ class KeypointCombOptNet(nn.Module):
             workers=protocol.workers,
             time_limit=protocol.time_limit,
         )
+        self.eval_ilp = ILPLayer(
+            0.0,
+            1.0,
+            solver=self.ilp.solver,
+            workers=protocol.workers,
+            time_limit=protocol.eval_time_limit,
+        )
         self.extractor = extractor
 
     def costs(self, batch: Batch) -> torch.Tensor:
@@ -145,7 +158,8 @@ class KeypointCombOptNet(nn.Module):
     def forward(self, batch: Batch):
         costs = self.costs(batch)
         A, b = self.constraints()
-        y, info = self.ilp(costs.flatten(1), A, b, return_info=True)
+        layer = self.ilp if self.training else self.eval_ilp
+        y, info = layer(costs.flatten(1), A, b, return_info=True)
         return costs, y.view_as(costs), info
 
 
@@ -180,10 +194,10 @@ def evaluate(
                 outputs["hungarian"] = hungarian_matching(costs.numpy())
             if "combopt" in decoders:
                 A, b = model.constraints()
-                y, info = model.ilp(costs.flatten(1), A, b, return_info=True)
+                y, info = model.eval_ilp(costs.flatten(1), A, b, return_info=True)
                 outputs["combopt"] = y.view_as(costs).numpy()
                 infeasible.append(info.infeasible.numpy())
-                limited.append(info.status.numpy() == 2)  # combopt_core.Status.TIME_LIMIT
+                limited.append(info.status.numpy() == int(Status.TIME_LIMIT))
             for name, y in outputs.items():
                 acc[name].append(keypoint_accuracy(y, batch.perm))
                 valid[name].append(is_permutation(y))
