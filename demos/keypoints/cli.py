@@ -37,6 +37,7 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
                    help="seconds per ILP solve in validation and test (default: none, exact)")
     g.add_argument("--workers", type=int, default=None, help="parallel ILP solves (default: cores)")
     g.add_argument("--solver", default=None, help="combopt backend name (default: $COMBOPT_SOLVER or highs)")
+    g.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
 
 
 def _protocol(args: argparse.Namespace) -> Protocol:
@@ -100,6 +101,10 @@ def write_report(out: Path, command: str | None = None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.command == "synthetic":
         from .experiment import sweep
 
