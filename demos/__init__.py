@@ -1,0 +1,1 @@
+"""The paper's demonstrations and benchmarks (run from the repository root)."""

@@ -1,0 +1,128 @@
+"""The synthetic keypoint-matching experiment: one run per (p, seed), then the table.
+
+Each run writes ``<out>/runs/p{p}_seed{seed}.json`` (the protocol, the training history, the
+best epoch, test metrics for every decoder, and a few test matchings for the figure), so an
+interrupted sweep keeps what it finished and ``table`` aggregates whatever is there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .synthetic import SyntheticConfig, SyntheticKeypoints, make_splits
+from .train import DECODERS, KeypointCombOptNet, Protocol, evaluate, train
+
+EXAMPLES = 4
+
+
+def run_one(
+    p: int,
+    seed: int,
+    protocol: Protocol,
+    sizes: tuple[int, int, int],
+    config: SyntheticConfig = SyntheticConfig(),
+    log: Callable[[str], None] | None = print,
+) -> dict:
+    """Train on a fresh draw of the benchmark (world fixed, splits from ``seed``) and test."""
+    world = SyntheticKeypoints(config, world_seed=0)
+    train_pairs, val_pairs, test_pairs = make_splits(world, p, sizes, seed=1000 * p + seed)
+    model = KeypointCombOptNet(p, config.descriptor_dim, protocol, seed=seed)
+    fit = train(model, train_pairs, val_pairs, protocol, seed=seed, log=log)
+    test = evaluate(model, test_pairs)
+    examples = _examples(model, test_pairs[:EXAMPLES])
+    return {
+        "p": p,
+        "seed": seed,
+        "sizes": {"train": sizes[0], "val": sizes[1], "test": sizes[2]},
+        "synthetic_config": asdict(config),
+        **fit,
+        "test": test,
+        "examples": examples,
+    }
+
+
+def _examples(model: KeypointCombOptNet, pairs) -> list[dict]:
+    from .matching import argmax_matching, hungarian_matching
+    from .train import collate
+
+    batch = collate(pairs)
+    model.eval()
+    with torch.no_grad():
+        costs, y, _ = model(batch)
+    outputs = {
+        "argmax": argmax_matching(costs.numpy()),
+        "hungarian": hungarian_matching(costs.numpy()),
+        "combopt": y.numpy(),
+    }
+    return [
+        {
+            "category": q.category,
+            "src_pos": q.src_pos.tolist(),
+            "trg_pos": q.trg_pos.tolist(),
+            "perm": q.perm.tolist(),
+            **{name: out[k].astype(int).tolist() for name, out in outputs.items()},
+        }
+        for k, q in enumerate(pairs)
+    ]
+
+
+def sweep(
+    ps: Sequence[int],
+    seeds: Sequence[int],
+    protocol: Protocol,
+    sizes: tuple[int, int, int],
+    out: Path,
+    skip_existing: bool = True,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Run every (p, seed) not yet in ``out/runs`` (seed-major, so all p get seed 0 first)."""
+    runs = out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    for seed in seeds:
+        for p in ps:
+            path = runs / f"p{p}_seed{seed}.json"
+            if skip_existing and path.exists():
+                log(f"p={p} seed={seed}: {path} exists, skipped")
+                continue
+            log(f"p={p} seed={seed}: training")
+            result = run_one(p, seed, protocol, sizes, log=log)
+            path.write_text(json.dumps(result, indent=1))
+            t = result["test"]
+            log(f"p={p} seed={seed}: " + ", ".join(
+                f"{d} {100 * t[d]['accuracy']:.1f}% / {100 * t[d]['valid_permutations']:.1f}%"
+                for d in DECODERS))
+
+
+def load_runs(out: Path) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted((out / "runs").glob("p*_seed*.json"))]
+
+
+def table(results: Sequence[dict]) -> str:
+    """Markdown table: per p, mean ± std over seeds of accuracy and valid-permutation share."""
+    if not results:
+        raise ValueError("results: no runs found")
+    lines = [
+        "| p | seeds | argmax acc. | Hungarian acc. | CombOptNet acc. | argmax valid perm. "
+        "| Hungarian valid perm. | CombOptNet valid perm. | CombOptNet infeasible "
+        "| CombOptNet time-limited | best epoch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(values) -> str:
+        values = 100 * np.asarray(values)
+        return f"{values.mean():.1f} ± {values.std():.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+
+    for p in sorted({r["p"] for r in results}):
+        rs = [r for r in results if r["p"] == p]
+        acc = [cell([r["test"][d]["accuracy"] for r in rs]) for d in DECODERS]
+        val = [cell([r["test"][d]["valid_permutations"] for r in rs]) for d in DECODERS]
+        extra = [cell([r["test"]["combopt"][k] for r in rs]) for k in ("infeasible", "time_limited")]
+        epochs = ", ".join(str(r["best_epoch"]) for r in rs)
+        lines.append(f"| {p} | {len(rs)} | " + " | ".join(acc + val + extra) + f" | {epochs} |")
+    return "\n".join(lines) + "\n"
