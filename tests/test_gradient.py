@@ -375,3 +375,21 @@ def test_core_works_without_numba_and_small_problems_never_import_it():
             [sys.executable, "-c", script, mode], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == want, out.stderr
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_targets_exactly_on_a_constraint_are_feasible(shared, implementation):
+    """With ``feasibility_tol = 0`` and integer data (exact slacks), ``a_j.y'_k = b_j`` is
+    feasible: the test is ``slack > tol``, not ``>=``."""
+    rng = np.random.default_rng(15)
+    B, m, n = 6, 3, 8
+    y = rng.integers(0, 2, size=(B, n)).astype(float)
+    A = rng.integers(-1, 2, size=(m, n) if shared else (B, m, n)).astype(float)
+    b = np.einsum("...mn,...n->...m", A, y[0] if shared else y)  # y on every constraint
+    dy = rng.integers(-2, 3, size=(B, n)).astype(float)
+    lb, ub = np.zeros(n), np.ones(n)
+    got = combopt_gradients(
+        dy, y, A, b, lb, ub, tau=0.0, feasibility_tol=0.0, implementation=implementation
+    )
+    want = reference_batch(dy, y, A, b, lb, ub, 0.0)  # tol * max(1, |b|) with tol 1e-9
+    _assert_same(got, want, atol=1e-10)
