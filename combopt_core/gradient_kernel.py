@@ -15,7 +15,8 @@ constraint row ``a_j``:
 4. after all rows (feasibility of a target needs every row), the cost gradient, the soft
    minimum over rows, and one contiguous pass per row adding the ``y`` and ``a_j`` terms.
 
-Instances run in parallel (``numba.prange``). For a per-instance ``A`` each instance owns its
+Instances run in parallel (``numba.prange``) when the problem has at least
+``PARALLEL_MIN_ELEMENTS`` entries of ``B m n``, else in the calling thread. For a per-instance ``A`` each instance owns its
 slice of ``dA``; for a shared ``A`` the batch is cut into one contiguous chunk per thread,
 each accumulating into its own ``(m, n)`` partial buffer, summed at the end: no two threads
 ever write the same memory, and the result is deterministic for a given thread count
@@ -37,6 +38,10 @@ import numpy as np
 # The workqueue threading layer aborts on concurrent launches from several Python threads;
 # concurrent backwards would oversubscribe the cores anyway, so they take turns.
 _LAUNCH_LOCK = threading.Lock()
+#: Smallest ``B * m * n`` run on several threads. Waking numba's thread pool costs from tens
+#: of microseconds on an idle machine to ~10 ms on a loaded one (measured here), while the
+#: kernel does about 2^20 entries in 10 ms on one core: below that, the calling thread does it.
+PARALLEL_MIN_ELEMENTS = 1 << 20
 
 
 @numba.njit(cache=True, nogil=True)
@@ -133,25 +138,38 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
                 out[j, col] += coef_y * y[col] + coef_a * a[j, col]
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
-def _batch(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, dA, dc, db):
-    """Run ``_instance`` over the batch; ``A (1 or B, m, n)``, ``b (1 or B, m)``.
+@numba.njit(cache=True, nogil=True)
+def _chunk(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, t, dA, dc, db):
+    """Instances ``t B / chunks`` to ``(t + 1) B / chunks``, one after the other.
 
-    ``dA`` is ``(B, m, n)`` (per-instance) or ``(chunks, m, n)`` partial sums (shared),
-    zero on entry.
+    ``A (1 or B, m, n)``, ``b (1 or B, m)``; ``dA`` is ``(B, m, n)`` (per-instance) or
+    ``(chunks, m, n)`` partial sums (shared, this chunk adds into ``dA[t]``), zero on entry.
     """
     B, n = y.shape
-    for chunk in numba.prange(chunks):
-        t = np.int64(chunk)  # the parallel index may be unsigned: keep the arithmetic integer
-        viol = np.empty(n, dtype=np.bool_)
-        feasible = np.empty(n, dtype=np.bool_)
-        for i in range(t * B // chunks, (t + 1) * B // chunks):
-            src = 0 if shared else i
-            dst = t if shared else i
-            _instance(
-                A[src], b[src], y[i], order[i], sigma[i], lam[i], tau, feasibility_tol,
-                dA[dst], dc[i], db[i], viol, feasible,
-            )  # fmt: skip
+    viol = np.empty(n, dtype=np.bool_)
+    feasible = np.empty(n, dtype=np.bool_)
+    for i in range(t * B // chunks, (t + 1) * B // chunks):
+        src = 0 if shared else i
+        dst = t if shared else i
+        _instance(
+            A[src], b[src], y[i], order[i], sigma[i], lam[i], tau, feasibility_tol,
+            dA[dst], dc[i], db[i], viol, feasible,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def _batch_parallel(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, dA, dc, db):
+    """Every chunk, on numba's thread pool."""
+    for t in numba.prange(chunks):
+        t = np.int64(t)  # the parallel index may be unsigned: keep the arithmetic signed
+        _chunk(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, t, dA, dc, db)
+
+
+@numba.njit(cache=True, nogil=True)
+def _batch_serial(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, dA, dc, db):
+    """Every chunk, in the calling thread (no thread-pool wake-up: for small problems)."""
+    for t in range(chunks):
+        _chunk(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, t, dA, dc, db)
 
 
 def kernel_gradients(
@@ -176,13 +194,17 @@ def kernel_gradients(
     m, n = A.shape[-2:]
     A3 = np.ascontiguousarray(A[None] if shared else A, dtype=np.float64)
     b2 = np.ascontiguousarray(b[None] if shared else b, dtype=np.float64)
-    chunks = min(B, numba.get_num_threads()) if shared else B
+    parallel = B * m * n >= PARALLEL_MIN_ELEMENTS and numba.get_num_threads() > 1
+    if shared:
+        chunks = min(B, numba.get_num_threads()) if parallel else 1
+    else:
+        chunks = B
     dA = np.zeros((max(chunks, 1) if shared else B, m, n))
     dc = np.empty((B, n))
     db = np.empty((B, m))
     if B:
         with _LAUNCH_LOCK:
-            _batch(
+            (_batch_parallel if parallel else _batch_serial)(
                 A3, b2, np.ascontiguousarray(y, dtype=np.float64),
                 np.ascontiguousarray(order, dtype=np.int64),
                 np.ascontiguousarray(sigma, dtype=np.float64),

@@ -29,11 +29,22 @@ NO_NUMBA = "numba not installed (pip install 'combopt[fast]'): compiled backward
     params=[
         pytest.param("numpy", id="numpy"),
         pytest.param("numba", id="numba", marks=pytest.mark.skipif(not HAS_NUMBA, reason=NO_NUMBA)),
+        pytest.param(
+            "numba-parallel",
+            id="numba-parallel",
+            marks=pytest.mark.skipif(not HAS_NUMBA, reason=NO_NUMBA),
+        ),
     ]
 )
-def implementation(request) -> str:
+def implementation(request, monkeypatch) -> str:
     """The backward implementation under test: ``combopt_gradients(..., implementation=...)``.
 
-    Gradient tests taking it run on the NumPy reference code and on the compiled kernel.
+    Gradient tests taking it run on the NumPy reference code and on the compiled kernel, the
+    latter both in the calling thread (small problems) and on numba's thread pool (forced).
     """
+    if request.param == "numba-parallel":
+        from combopt_core import gradient_kernel
+
+        monkeypatch.setattr(gradient_kernel, "PARALLEL_MIN_ELEMENTS", 0)
+        return "numba"
     return request.param

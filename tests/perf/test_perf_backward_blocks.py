@@ -104,9 +104,12 @@ def test_large_batches_are_split_into_blocks(monkeypatch):
 
 
 @pytest.mark.parametrize("shared", [True, False])
-def test_kernel_result_does_not_depend_on_the_thread_count(shared):
+def test_kernel_result_does_not_depend_on_the_thread_count(monkeypatch, shared):
     """Shared ``A`` is summed through one partial buffer per thread: 1 and 2 threads agree."""
     numba = pytest.importorskip("numba", reason="numba not installed (pip install 'combopt[fast]')")
+    from combopt_core import gradient_kernel
+
+    monkeypatch.setattr(gradient_kernel, "PARALLEL_MIN_ELEMENTS", 0)
     args = _inputs(13, 40, 9, shared, seed=21, box=(-5, 5))
     before = numba.get_num_threads()
     try:
