@@ -66,6 +66,11 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
         residual[j] = dot - b[j]
         norm[j] = np.sqrt(sq)
 
+    # Only the first ``moves`` targets differ from y (sigma is 0 from there on, and so are
+    # lambda and every term of those targets): the passes in sorted order stop there.
+    moves = 0
+    while moves < n and sigma[moves] != 0:
+        moves += 1
     feasible[:] = True
     for j in range(m):
         tol = feasibility_tol * max(1.0, abs(b[j]))
@@ -73,7 +78,7 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
         prefix = 0.0
         tw = 0.0
         ws = 0.0
-        for k in range(n):  # pass 2: slacks of the targets, in sorted order
+        for k in range(moves):  # pass 2: slacks of the targets, in sorted order
             prefix += sigma[k] * a[j, order[k]]
             slack = residual[j] - prefix
             v = slack > tol
@@ -88,14 +93,16 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
         if valid and tw > 0:  # pass 3: sum_k w_jk Delta_k, a reverse cumulative sum
             inv = 1.0 / norm[j]
             acc = 0.0
-            for k in range(n - 1, -1, -1):
+            for k in range(moves - 1, -1, -1):
                 if viol[k]:
                     acc += lam[k]
                 out[j, order[k]] -= sigma[k] * acc * inv
 
     # Cost mismatch: dc = sum_k lambda_k [feasible_k] Delta_k (reverse cumulative sum).
+    for k in range(moves, n):
+        dc[order[k]] = 0.0
     acc = 0.0
-    for k in range(n - 1, -1, -1):
+    for k in range(moves - 1, -1, -1):
         if feasible[k]:
             acc += lam[k]
         dc[order[k]] = -sigma[k] * acc
@@ -142,8 +149,9 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
 def _chunk(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, t, dA, dc, db):
     """Instances ``t B / chunks`` to ``(t + 1) B / chunks``, one after the other.
 
-    ``A (1 or B, m, n)``, ``b (1 or B, m)``; ``dA`` is ``(B, m, n)`` (per-instance) or
-    ``(chunks, m, n)`` partial sums (shared, this chunk adds into ``dA[t]``), zero on entry.
+    ``A (1 or B, m, n)``, ``b (1 or B, m)``; ``dA`` is ``(B, m, n)`` (per-instance, zeroed
+    here instance by instance) or ``(chunks, m, n)`` partial sums (shared, zero on entry; this
+    chunk adds into ``dA[t]``).
     """
     B, n = y.shape
     viol = np.empty(n, dtype=np.bool_)
@@ -151,6 +159,8 @@ def _chunk(A, b, y, order, sigma, lam, tau, feasibility_tol, shared, chunks, t, 
     for i in range(t * B // chunks, (t + 1) * B // chunks):
         src = 0 if shared else i
         dst = t if shared else i
+        if not shared:  # first touch of the output here: its page faults are spread too
+            dA[dst][:, :] = 0.0
         _instance(
             A[src], b[src], y[i], order[i], sigma[i], lam[i], tau, feasibility_tol,
             dA[dst], dc[i], db[i], viol, feasible,
@@ -199,7 +209,7 @@ def kernel_gradients(
         chunks = min(B, numba.get_num_threads()) if parallel else 1
     else:
         chunks = B
-    dA = np.zeros((max(chunks, 1) if shared else B, m, n))
+    dA = np.zeros((max(chunks, 1), m, n)) if shared else np.empty((B, m, n))
     dc = np.empty((B, n))
     db = np.empty((B, m))
     if B:
