@@ -44,6 +44,21 @@ _LAUNCH_LOCK = threading.Lock()
 PARALLEL_MIN_ELEMENTS = 1 << 20
 
 
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _residual_and_norm(a, b, y, residual, norm):
+    """``a_j.y - b_j`` and ``||a_j||`` per row; the sums may be reordered (SIMD)."""
+    m, n = a.shape
+    for j in range(m):
+        dot = 0.0
+        sq = 0.0
+        for col in range(n):
+            v = a[j, col]
+            dot += v * y[col]
+            sq += v * v
+        residual[j] = dot - b[j]
+        norm[j] = np.sqrt(sq)
+
+
 @numba.njit(cache=True, nogil=True)
 def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, viol, feasible):
     """Gradient of one instance, ADDED into ``out (m, n)``; written into ``dc (n,)``, ``db (m,)``.
@@ -56,15 +71,7 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
     norm = np.empty(m)
     total_w = np.zeros(m)
     weighted_slack = np.zeros(m)
-    for j in range(m):  # pass 1: a_j.y - b_j and ||a_j||
-        dot = 0.0
-        sq = 0.0
-        for col in range(n):
-            v = a[j, col]
-            dot += v * y[col]
-            sq += v * v
-        residual[j] = dot - b[j]
-        norm[j] = np.sqrt(sq)
+    _residual_and_norm(a, b, y, residual, norm)  # pass 1
 
     # Only the first ``moves`` targets differ from y (sigma is 0 from there on, and so are
     # lambda and every term of those targets): the passes in sorted order stop there.
