@@ -140,30 +140,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.skip_scaling:
         return
     print(
-        "\n== scaling, per-instance A: microseconds per call and ns per B*m*n element "
-        f"(auto takes the kernel from B*m*n >= {gradient.AUTO_MIN_ELEMENTS}) =="
+        "\n== scaling, per-instance A: median ms per call (wall) and the numpy/kernel ratios; "
+        f"auto takes the kernel from B*m*n >= {gradient.AUTO_MIN_ELEMENTS} =="
     )
-    rows = [
-        [
-            "batch",
-            "n",
-            "m",
-            "B*m*n",
-            "numpy us",
-            "kernel us",
-            "numpy ns/el",
-            "kernel ns/el",
-            "ratio",
-        ]
-    ]
+    header = ["batch", "n", "m", "B*m*n", "numpy ms", "kernel ms", "kernel ns/el", "wall", "cpu"]
+    rows = [header]
     for batch, n, m in SCALING:
         elements = batch * n * m
         repeats = max(3, min(200, int(2e6 // elements)))
-        (nw, _), (kw, _), _ = compare(batch, n, m, False, repeats)
+        (nw, nc), (kw, kc), _ = compare(batch, n, m, False, repeats)
         rows.append(
             [
-                str(batch), str(n), str(m), str(elements), f"{nw * 1e6:.0f}", f"{kw * 1e6:.0f}",
-                f"{nw / elements * 1e9:.1f}", f"{kw / elements * 1e9:.1f}", f"{nw / kw:.1f}x",
+                str(batch), str(n), str(m), str(elements), f"{nw * 1e3:.3f}", f"{kw * 1e3:.3f}",
+                f"{kw / elements * 1e9:.1f}", f"{nw / kw:.1f}x", f"{nc / max(kc, 1e-9):.1f}x",
             ]
         )  # fmt: skip
         print("  " + " ".join(rows[-1]), flush=True)
