@@ -31,17 +31,34 @@ targets is built: the slacks of all n targets are one cumulative sum over the so
 coordinates, and every sum over k of ``w_k Delta_k`` is a reverse cumulative sum. Large
 batches are processed in blocks of instances of at most ``BLOCK_ELEMENTS`` ``m n`` entries,
 so the temporaries stay in cache (the output is still ``(B, m, n)`` for per-instance ``A``).
+
+Two implementations compute the same numbers (to rounding): this module's NumPy code, the
+readable reference of the rule, and a fused multi-threaded compiled kernel
+(``combopt_core.gradient_kernel``, needs the optional ``numba``: ``pip install
+'combopt[fast]'``). ``implementation="auto"`` (the default, or the environment variable
+``COMBOPT_BACKWARD``) takes the kernel when numba is installed and the batch has at least
+``AUTO_MIN_ELEMENTS`` entries of ``B m n``; smaller problems never import numba.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
+import warnings
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 DEFAULT_FEASIBILITY_TOL = 1e-9
 #: Largest ``block * m * n`` worked on at once (2 MiB per float64 temporary).
 BLOCK_ELEMENTS = 1 << 18
+#: Smallest ``B * m * n`` for which ``implementation="auto"`` uses the compiled kernel.
+AUTO_MIN_ELEMENTS = 1 << 17
+#: Environment variable naming the default implementation (``auto``, ``numpy``, ``numba``).
+IMPLEMENTATION_ENV = "COMBOPT_BACKWARD"
+IMPLEMENTATIONS = ("auto", "numpy", "numba")
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,19 @@ def _softmin_weights(dist: np.ndarray, valid: np.ndarray, tau: float) -> np.ndar
     return np.where(total > 0, expd / np.where(total > 0, total, 1.0), 0.0)
 
 
+def _sorted_basis(
+    dy: np.ndarray, y: np.ndarray, lb: np.ndarray, ub: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 1-2 of the rule: ``order`` (``k_1..k_n`` per instance), ``sigma = sign(dy_{k_i})``
+    and Prop. 1's ``lambda``, all ``(B, n)``, from the projected ``dy``."""
+    dy = project_dy(dy, y, lb, ub)
+    order = np.argsort(-np.abs(dy), axis=-1, kind="stable")
+    mag = np.take_along_axis(np.abs(dy), order, axis=-1)
+    sigma = np.take_along_axis(np.sign(dy), order, axis=-1)
+    lam = mag - np.concatenate([mag[:, 1:], np.zeros((len(mag), 1))], axis=1)
+    return order, sigma, lam
+
+
 def combopt_gradients(
     dy: np.ndarray,
     y: np.ndarray,
@@ -95,6 +125,7 @@ def combopt_gradients(
     ub: np.ndarray,
     tau: float = 0.5,
     feasibility_tol: float = DEFAULT_FEASIBILITY_TOL,
+    implementation: str | None = None,
 ) -> Gradients:
     """The paper's backward for a batch (see the module docstring for the rule).
 
@@ -106,6 +137,11 @@ def combopt_gradients(
         lb, ub: integer bounds, ``(n,)``.
         tau: soft-minimum temperature (eq. 11); ``0`` for the hard minimum.
         feasibility_tol: relative tolerance of the target feasibility test.
+        implementation: ``"numpy"`` (the reference code below), ``"numba"`` (the compiled
+            kernel; raises ``ImportError`` without numba) or ``"auto"`` (the kernel for
+            problems of at least ``AUTO_MIN_ELEMENTS`` entries of ``B m n`` when numba is
+            installed, else NumPy). ``None``: the environment variable ``COMBOPT_BACKWARD``,
+            else ``"auto"``.
 
     Returns:
         ``Gradients(dc, dA, db)`` in float64: gradients of the loss w.r.t. ``c``, ``A``, ``b``.
@@ -115,6 +151,72 @@ def combopt_gradients(
         raise ValueError(f"tau: must be >= 0, got {tau}")
     dy = np.asarray(dy, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    A = np.asarray(A, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    B, n = y.shape
+    if _use_kernel(implementation, B * A.shape[-2] * n):
+        from .gradient_kernel import kernel_gradients
+
+        order, sigma, lam = _sorted_basis(dy, y, lb, ub)
+        return Gradients(*kernel_gradients(y, A, b, order, sigma, lam, tau, feasibility_tol))
+    return _numpy_gradients(dy, y, A, b, lb, ub, tau, feasibility_tol)
+
+
+def _use_kernel(implementation: str | None, elements: int) -> bool:
+    """Resolve ``implementation`` (argument, else environment, else ``"auto"``)."""
+    source = "implementation"
+    if implementation is None:
+        implementation = os.environ.get(IMPLEMENTATION_ENV, "").strip().lower() or "auto"
+        source = IMPLEMENTATION_ENV
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"{source}: must be one of {', '.join(IMPLEMENTATIONS)}, got {implementation!r}"
+        )
+    if implementation == "numba":
+        _import_kernel()  # a clear error when numba is missing
+        return True
+    return implementation == "auto" and elements >= AUTO_MIN_ELEMENTS and kernel_available()
+
+
+def _import_kernel():
+    try:
+        return importlib.import_module("combopt_core.gradient_kernel")
+    except ImportError as exc:
+        raise ImportError(
+            "implementation='numba': the compiled backward needs numba "
+            "(pip install 'combopt[fast]'); use implementation='numpy' or 'auto' without it"
+        ) from exc
+
+
+@cache
+def kernel_available() -> bool:
+    """Whether the compiled kernel can be used (numba installed and importable)."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        _import_kernel()
+    except ImportError as exc:
+        warnings.warn(
+            f"numba is installed but the compiled backward failed to load ({exc.__cause__}); "
+            "using the NumPy backward",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
+def _numpy_gradients(
+    dy: np.ndarray,
+    y: np.ndarray,
+    A: np.ndarray,
+    b: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    tau: float,
+    feasibility_tol: float,
+) -> Gradients:
+    """The reference implementation, vectorised over the batch in NumPy."""
     shared = A.ndim == 2
     B, n = y.shape
     # Instances are independent: work through the batch in blocks whose (block, m, n)
@@ -122,7 +224,7 @@ def combopt_gradients(
     block = max(1, BLOCK_ELEMENTS // max(1, A.shape[-2] * n))
     if block < B:
         parts = [
-            combopt_gradients(
+            _numpy_gradients(
                 dy[s : s + block],
                 y[s : s + block],
                 A if shared else A[s : s + block],
@@ -140,14 +242,9 @@ def combopt_gradients(
         return Gradients(dc, np.concatenate([g.dA for g in parts]), np.concatenate([g.db for g in parts]))
     A_b = np.broadcast_to(A, (B, *A.shape)) if shared else A
     b_b = np.broadcast_to(b, (B, *b.shape)) if shared else b
-    m = A_b.shape[1]
 
-    dy = project_dy(dy, y, lb, ub)
-    order = np.argsort(-np.abs(dy), axis=-1, kind="stable")  # k_1..k_n per instance
+    order, sigma, lam = _sorted_basis(dy, y, lb, ub)
     inverse = np.argsort(order, axis=-1, kind="stable")
-    mag = np.take_along_axis(np.abs(dy), order, axis=-1)
-    sigma = np.take_along_axis(np.sign(dy), order, axis=-1)  # sign(dy_{k_i})
-    lam = mag - np.concatenate([mag[:, 1:], np.zeros((B, 1))], axis=1)  # Prop. 1
 
     # Slack of every target y'_k in every constraint: s[b, j, k] = a_j.y'_k - b_j.
     residual = np.einsum("bmn,bn->bm", A_b, y) - b_b  # a_j.y - b_j

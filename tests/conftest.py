@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -18,3 +19,32 @@ def rc_files() -> list[Path]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+NO_NUMBA = "numba not installed (pip install 'combopt[fast]'): compiled backward not tested"
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("numpy", id="numpy"),
+        pytest.param("numba", id="numba", marks=pytest.mark.skipif(not HAS_NUMBA, reason=NO_NUMBA)),
+        pytest.param(
+            "numba-parallel",
+            id="numba-parallel",
+            marks=pytest.mark.skipif(not HAS_NUMBA, reason=NO_NUMBA),
+        ),
+    ]
+)
+def implementation(request, monkeypatch) -> str:
+    """The backward implementation under test: ``combopt_gradients(..., implementation=...)``.
+
+    Gradient tests taking it run on the NumPy reference code and on the compiled kernel, the
+    latter both in the calling thread (small problems) and on numba's thread pool (forced).
+    """
+    if request.param == "numba-parallel":
+        from combopt_core import gradient_kernel
+
+        monkeypatch.setattr(gradient_kernel, "PARALLEL_MIN_ELEMENTS", 0)
+        return "numba"
+    return request.param

@@ -1,4 +1,8 @@
-"""The vectorised gradient rule against the plain reference, and the paper's properties."""
+"""The gradient rule against the plain reference, and the paper's properties.
+
+Every test taking the ``implementation`` fixture runs on the NumPy reference code and on the
+compiled kernel (``combopt_core.gradient_kernel``).
+"""
 
 from __future__ import annotations
 
@@ -47,11 +51,11 @@ def reference_batch(dy, y, A, b, lb, ub, tau):
 @pytest.mark.parametrize("box", sorted(BOXES))
 @pytest.mark.parametrize("tau", [0.0, 0.1, 0.5, 2.0])
 @pytest.mark.parametrize("shared", [False, True])
-def test_matches_plain_reference(box, tau, shared):
+def test_matches_plain_reference(box, tau, shared, implementation):
     rng = np.random.default_rng(hash((box, tau, shared)) % 2**32)
     for _ in range(5):
         dy, y, A, b, lb, ub = random_case(rng, box, shared=shared)
-        got = combopt_gradients(dy, y, A, b, lb, ub, tau=tau)
+        got = combopt_gradients(dy, y, A, b, lb, ub, tau=tau, implementation=implementation)
         want = reference_batch(dy, y, A, b, lb, ub, tau)
         np.testing.assert_allclose(got.dc, want[0], atol=1e-10)
         np.testing.assert_allclose(got.dA, want[1], atol=1e-10)
@@ -75,7 +79,7 @@ def test_reference_cases_cover_both_target_branches():
     assert kinds == {True, False}
 
 
-def test_dc_is_minus_dy_when_every_target_is_feasible():
+def test_dc_is_minus_dy_when_every_target_is_feasible(implementation):
     rng = np.random.default_rng(1)
     B, m, n = 5, 3, 12
     lb, ub = np.full(n, -5.0), np.full(n, 5.0)
@@ -83,17 +87,19 @@ def test_dc_is_minus_dy_when_every_target_is_feasible():
     A = rng.normal(size=(B, m, n))
     b = np.einsum("bmn,bn->bm", A, y) + 100.0  # far away: every target is feasible
     dy = rng.normal(size=(B, n))
-    g = combopt_gradients(dy, y, A, b, lb, ub, tau=0.5)
+    g = combopt_gradients(dy, y, A, b, lb, ub, tau=0.5, implementation=implementation)
     np.testing.assert_allclose(g.dc, -dy, atol=1e-12)
 
 
-def test_box_only_gives_dc_minus_projected_dy_and_no_constraint_gradient():
+def test_box_only_gives_dc_minus_projected_dy_and_no_constraint_gradient(implementation):
     rng = np.random.default_rng(2)
     B, n = 4, 10
     lb, ub = np.zeros(n), np.ones(n)
     y = rng.integers(0, 2, size=(B, n)).astype(float)
     dy = rng.normal(size=(B, n))
-    g = combopt_gradients(dy, y, np.zeros((0, n)), np.zeros(0), lb, ub, tau=0.5)
+    g = combopt_gradients(
+        dy, y, np.zeros((0, n)), np.zeros(0), lb, ub, tau=0.5, implementation=implementation
+    )
     np.testing.assert_allclose(g.dc, -project_dy(dy, y, lb, ub), atol=1e-12)
     assert g.dA.shape == (0, n) and g.db.shape == (0,)
 
@@ -106,33 +112,41 @@ def test_projection_drops_steps_that_leave_the_box():
 
 
 @pytest.mark.parametrize("box", sorted(BOXES))
-def test_zero_dy_gives_zero_gradients(box):
+def test_zero_dy_gives_zero_gradients(box, implementation):
     dy, y, A, b, lb, ub = random_case(np.random.default_rng(3), box)
-    g = combopt_gradients(np.zeros_like(dy), y, A, b, lb, ub)
+    g = combopt_gradients(np.zeros_like(dy), y, A, b, lb, ub, implementation=implementation)
     for part in (g.dc, g.dA, g.db):
         assert not np.any(part)
 
 
 @pytest.mark.parametrize("scale", [0.01, 3.0, 250.0])
-def test_positive_homogeneity(scale):
+def test_positive_homogeneity(scale, implementation):
     dy, y, A, b, lb, ub = random_case(np.random.default_rng(4), "dense")
-    g1 = combopt_gradients(dy, y, A, b, lb, ub)
-    g2 = combopt_gradients(scale * dy, y, A, b, lb, ub)
+    g1 = combopt_gradients(dy, y, A, b, lb, ub, implementation=implementation)
+    g2 = combopt_gradients(scale * dy, y, A, b, lb, ub, implementation=implementation)
     for p1, p2 in zip((g1.dc, g1.dA, g1.db), (g2.dc, g2.dA, g2.db)):
         np.testing.assert_allclose(p2, scale * p1, rtol=1e-9, atol=1e-12)
 
 
-def test_shared_constraints_sum_the_per_instance_gradients():
+def test_shared_constraints_sum_the_per_instance_gradients(implementation):
     dy, y, A, b, lb, ub = random_case(np.random.default_rng(5), "binary", shared=True)
     B = len(y)
-    shared = combopt_gradients(dy, y, A, b, lb, ub)
-    per = combopt_gradients(dy, y, np.repeat(A[None], B, 0), np.repeat(b[None], B, 0), lb, ub)
+    shared = combopt_gradients(dy, y, A, b, lb, ub, implementation=implementation)
+    per = combopt_gradients(
+        dy,
+        y,
+        np.repeat(A[None], B, 0),
+        np.repeat(b[None], B, 0),
+        lb,
+        ub,
+        implementation=implementation,
+    )
     np.testing.assert_allclose(shared.dA, per.dA.sum(0), atol=1e-12)
     np.testing.assert_allclose(shared.db, per.db.sum(0), atol=1e-12)
     np.testing.assert_allclose(shared.dc, per.dc, atol=1e-12)
 
 
-def test_infeasible_ilp_pushes_violated_constraints_out():
+def test_infeasible_ilp_pushes_violated_constraints_out(implementation):
     """Empty region: y is the fallback point, every target violates something; the update
     -db (gradient descent) must loosen the violated constraints (raise b)."""
     n = 6
@@ -140,12 +154,12 @@ def test_infeasible_ilp_pushes_violated_constraints_out():
     b = np.array([[-1.0]])  # sum(y) <= -1 has no point in [0, 1]^n
     y = np.zeros((1, n))
     dy = -np.ones((1, n))  # the loss wants y to move up
-    g = combopt_gradients(dy, y, A, b, np.zeros(n), np.ones(n))
+    g = combopt_gradients(dy, y, A, b, np.zeros(n), np.ones(n), implementation=implementation)
     assert g.db[0, 0] < 0  # descent raises b: the constraint moves outward
     assert not np.any(g.dc)  # no feasible target, no cost signal
 
 
-def test_feasible_target_pulls_nearest_constraint_in():
+def test_feasible_target_pulls_nearest_constraint_in(implementation):
     """A feasible target means y should become infeasible: descent moves the nearest
     constraint towards y (its distance to y shrinks)."""
     n = 3
@@ -153,7 +167,9 @@ def test_feasible_target_pulls_nearest_constraint_in():
     y = np.array([[1.0, 1.0, 0.0]])
     b = np.array([[1.5, 3.0]])  # constraint 0 is nearer to y
     dy = np.array([[0.0, 0.0, -1.0]])  # target y3 = 1 is feasible and cheaper per the loss
-    g = combopt_gradients(dy, y, A, b, np.zeros(n), np.ones(n), tau=0.0)
+    g = combopt_gradients(
+        dy, y, A, b, np.zeros(n), np.ones(n), tau=0.0, implementation=implementation
+    )
     step = 1e-3
     b_new = b - step * g.db
     A_new = A - step * g.dA
@@ -166,3 +182,214 @@ def test_negative_tau_is_rejected():
     dy, y, A, b, lb, ub = random_case(np.random.default_rng(6), "binary")
     with pytest.raises(ValueError, match="tau"):
         combopt_gradients(dy, y, A, b, lb, ub, tau=-1.0)
+
+
+def _assert_same(got, want, atol=1e-10):
+    for part, g, w in zip(("dc", "dA", "db"), (got.dc, got.dA, got.db), want):
+        np.testing.assert_allclose(g, w, atol=atol, err_msg=part)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("box", sorted(BOXES))
+def test_zero_rows_always_satisfied_get_no_gradient(box, shared, implementation):
+    """``a_j = 0, b_j >= 0``: the row is out of every distance; the others are unchanged."""
+    rng = np.random.default_rng(7)
+    dy, y, A, b, lb, ub = random_case(rng, box, m=5, shared=shared)
+    A[..., 2, :] = 0.0
+    b[..., 2] = np.abs(b[..., 2])
+    got = combopt_gradients(dy, y, A, b, lb, ub, tau=0.5, implementation=implementation)
+    keep = [0, 1, 3, 4]
+    want = reference_batch(dy, y, A[..., keep, :], b[..., keep], lb, ub, 0.5)
+    np.testing.assert_allclose(got.dc, want[0], atol=1e-10)
+    np.testing.assert_allclose(np.delete(got.dA, 2, axis=-2), want[1], atol=1e-10)
+    np.testing.assert_allclose(np.delete(got.db, 2, axis=-1), want[2], atol=1e-10)
+    assert not np.any(got.dA[..., 2, :]) and not np.any(got.db[..., 2])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_zero_row_never_satisfied_makes_every_target_infeasible(shared, implementation):
+    """``a_j = 0, b_j < 0``: the ILP is infeasible; no cost signal, the row gets no gradient,
+    the other rows are pushed out exactly as if a row violated by every point were there."""
+    rng = np.random.default_rng(8)
+    dy, y, A, b, lb, ub = random_case(rng, "dense", m=4, shared=shared)
+    A[..., 0, :] = 0.0
+    b[..., 0] = -1.0
+    got = combopt_gradients(dy, y, A, b, lb, ub, tau=0.5, implementation=implementation)
+    A_far, b_far = A.copy(), b.copy()
+    A_far[..., 0, 0] = 1.0
+    b_far[..., 0] = -100.0  # violated by every point of [-5, 5]^n
+    want = reference_batch(dy, y, A_far, b_far, lb, ub, 0.5)
+    assert not np.any(got.dc) and not np.any(want[0])
+    np.testing.assert_allclose(got.dA[..., 1:, :], want[1][..., 1:, :], atol=1e-10)
+    np.testing.assert_allclose(got.db[..., 1:], want[2][..., 1:], atol=1e-10)
+    assert not np.any(got.dA[..., 0, :]) and not np.any(got.db[..., 0])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_box_only_per_instance_and_shared(shared, implementation):
+    """``m = 0`` with either layout of ``A``."""
+    rng = np.random.default_rng(9)
+    B, n = 3, 7
+    y = rng.integers(-5, 6, size=(B, n)).astype(float)
+    dy = rng.normal(size=(B, n))
+    lb, ub = np.full(n, -5.0), np.full(n, 5.0)
+    A = np.zeros((0, n) if shared else (B, 0, n))
+    b = np.zeros((0,) if shared else (B, 0))
+    g = combopt_gradients(dy, y, A, b, lb, ub, implementation=implementation)
+    np.testing.assert_allclose(g.dc, -project_dy(dy, y, lb, ub), atol=1e-12)
+    assert g.dA.shape == A.shape and g.db.shape == b.shape
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("tau", [0.0, 0.5])
+def test_infeasible_batch_matches_reference(shared, tau, implementation):
+    """Several instances with an empty region (``sum y <= -1`` in the binary box) mixed with
+    feasible ones: only the push-out branch acts on the empty ones."""
+    rng = np.random.default_rng(10)
+    dy, y, A, b, lb, ub = random_case(rng, "binary", B=5, m=3, n=8, shared=shared)
+    if shared:
+        A[0], b[0] = 1.0, -1.0
+    else:
+        A[::2, 0], b[::2, 0] = 1.0, -1.0
+    got = combopt_gradients(dy, y, A, b, lb, ub, tau=tau, implementation=implementation)
+    want = reference_batch(dy, y, A, b, lb, ub, tau)
+    _assert_same(got, want)
+    assert not np.any(got.dc[0])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("tau", [0.0, 0.5])
+@pytest.mark.parametrize("box", sorted(BOXES))
+def test_larger_batches_match_the_numpy_reference(box, tau, shared, implementation):
+    """A batch large enough for several threads and shared-A partial buffers, with ties in
+    ``|dy|`` (integer gradients) and integer constraints (ties in the hard minimum)."""
+    rng = np.random.default_rng(hash((box, tau, shared)) % 2**32)
+    B, m, n = 37, 11, 60
+    lo, hi = BOXES[box]
+    y = rng.integers(int(lo), int(hi) + 1, size=(B, n)).astype(float)
+    A = rng.integers(-3, 4, size=(m, n) if shared else (B, m, n)).astype(float)
+    b = np.einsum("...mn,...n->...m", A, y[0] if shared else y) + rng.integers(-2, 3, A.shape[:-1])
+    dy = rng.integers(-3, 4, size=(B, n)).astype(float)
+    lb, ub = np.full(n, lo), np.full(n, hi)
+    got = combopt_gradients(dy, y, A, b, lb, ub, tau=tau, implementation=implementation)
+    want = combopt_gradients(dy, y, A, b, lb, ub, tau=tau, implementation="numpy")
+    _assert_same(got, (want.dc, want.dA, want.db), atol=1e-9)
+    if implementation == "numpy":  # and the NumPy code against the plain loops, on a slice
+        ref = reference_batch(
+            dy[:4], y[:4], A if shared else A[:4], b if shared else b[:4], lb, ub, tau
+        )
+        part = combopt_gradients(
+            dy[:4], y[:4], A if shared else A[:4], b if shared else b[:4], lb, ub, tau=tau
+        )
+        _assert_same(part, ref, atol=1e-9)
+
+
+# Choosing the implementation.
+
+
+def _spy_kernel(monkeypatch):
+    """Stand in for the compiled module (numba not needed); records the batch sizes it got."""
+    import sys
+    import types
+
+    from combopt_core import gradient
+
+    calls = []
+
+    def kernel_gradients(y, A, b, *rest):
+        calls.append(len(y))
+        return np.zeros_like(y), np.zeros(A.shape), np.zeros(b.shape)
+
+    fake = types.SimpleNamespace(kernel_gradients=kernel_gradients)
+    monkeypatch.setitem(sys.modules, "combopt_core.gradient_kernel", fake)
+    monkeypatch.setattr(gradient, "kernel_available", lambda: True)
+    return calls
+
+
+def test_auto_uses_the_kernel_only_above_the_threshold(monkeypatch):
+    from combopt_core import gradient
+
+    calls = _spy_kernel(monkeypatch)
+    monkeypatch.delenv(gradient.IMPLEMENTATION_ENV, raising=False)
+    args = random_case(np.random.default_rng(11), "binary", B=4, m=3, n=5)
+    monkeypatch.setattr(gradient, "AUTO_MIN_ELEMENTS", 4 * 3 * 5 + 1)
+    combopt_gradients(*args)
+    assert calls == []
+    monkeypatch.setattr(gradient, "AUTO_MIN_ELEMENTS", 4 * 3 * 5)
+    combopt_gradients(*args)
+    assert calls == [4]
+    combopt_gradients(*args, implementation="numpy")
+    assert calls == [4]
+
+
+def test_environment_variable_sets_the_default(monkeypatch):
+    from combopt_core import gradient
+
+    calls = _spy_kernel(monkeypatch)
+    args = random_case(np.random.default_rng(12), "binary", B=2, m=2, n=3)
+    monkeypatch.setenv(gradient.IMPLEMENTATION_ENV, "numba")
+    combopt_gradients(*args)
+    assert calls == [2]
+    combopt_gradients(*args, implementation="numpy")  # the argument wins
+    assert calls == [2]
+    monkeypatch.setenv(gradient.IMPLEMENTATION_ENV, "fortran")
+    with pytest.raises(ValueError, match="COMBOPT_BACKWARD.*fortran"):
+        combopt_gradients(*args)
+
+
+def test_unknown_implementation_is_rejected():
+    args = random_case(np.random.default_rng(13), "binary")
+    with pytest.raises(ValueError, match="implementation.*'cuda'"):
+        combopt_gradients(*args, implementation="cuda")
+
+
+def test_numba_without_numba_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "combopt_core.gradient_kernel", None)
+    args = random_case(np.random.default_rng(14), "binary")
+    with pytest.raises(ImportError, match=r"combopt\[fast\]"):
+        combopt_gradients(*args, implementation="numba")
+
+
+def test_core_works_without_numba_and_small_problems_never_import_it():
+    """A fresh interpreter where numba cannot be imported: ``auto`` falls back to NumPy on a
+    large problem; with numba importable, a small problem still does not import it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "block = sys.argv[1] == 'block'\n"
+        "if block: sys.modules['numba'] = None\n"
+        "import numpy as np\n"
+        "from combopt_core import combopt_gradients, gradient\n"
+        "B, m, n = (64, 64, 64) if block else (2, 3, 4)\n"
+        "rng = np.random.default_rng(0)\n"
+        "y = rng.integers(0, 2, (B, n)).astype(float)\n"
+        "g = combopt_gradients(rng.normal(size=(B, n)), y, rng.normal(size=(m, n)),\n"
+        "                      np.ones(m), np.zeros(n), np.ones(n), implementation='auto')\n"
+        "assert (B * m * n >= gradient.AUTO_MIN_ELEMENTS) == block\n"
+        "print(g.dA.shape, 'numba' in sys.modules and sys.modules['numba'] is not None)\n"
+    )
+    for mode, want in (("block", "(64, 64) False"), ("small", "(3, 4) False")):
+        out = subprocess.run(
+            [sys.executable, "-c", script, mode], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == want, out.stderr
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_targets_exactly_on_a_constraint_are_feasible(shared, implementation):
+    """With ``feasibility_tol = 0`` and integer data (exact slacks), ``a_j.y'_k = b_j`` is
+    feasible: the test is ``slack > tol``, not ``>=``."""
+    rng = np.random.default_rng(15)
+    B, m, n = 6, 3, 8
+    y = rng.integers(0, 2, size=(B, n)).astype(float)
+    A = rng.integers(-1, 2, size=(m, n) if shared else (B, m, n)).astype(float)
+    b = np.einsum("...mn,...n->...m", A, y[0] if shared else y)  # y on every constraint
+    dy = rng.integers(-2, 3, size=(B, n)).astype(float)
+    lb, ub = np.zeros(n), np.ones(n)
+    got = combopt_gradients(
+        dy, y, A, b, lb, ub, tau=0.0, feasibility_tol=0.0, implementation=implementation
+    )
+    want = reference_batch(dy, y, A, b, lb, ub, 0.0)  # tol * max(1, |b|) with tol 1e-9
+    _assert_same(got, want, atol=1e-10)

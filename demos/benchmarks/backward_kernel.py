@@ -1,112 +1,108 @@
-"""Probe for the proposed backward fix: the same rule as a fused compiled loop (numba).
+"""The backward: NumPy reference code vs the compiled kernel (``combopt_core.gradient_kernel``).
 
-``combopt_core.gradient`` is NumPy only and streams several ``(B, m, n)`` temporaries; this
-probe computes the same ``(dc, dA, db)`` with two passes per constraint row over the sorted
-coordinates (slacks and violations forward, then the reverse cumulative sum that writes the
-row of ``dA``), checks it against ``combopt_gradients`` and prints both times, so the gain of
-a compiled kernel is measured rather than guessed. Needs ``numba`` (not a combopt
-dependency).
+Prints, in one run:
 
-    python -m demos.benchmarks.backward_kernel [--batch 64 --n 1000 --m 200]
+1. what the compiled path costs once: importing numba, and the first call in a fresh
+   process with an empty on-disk cache (compiling) and with a filled one (loading);
+2. the target point, batch 64, n = 1,000, m = 200 (issue 7: under 50 ms), shared and
+   per-instance ``A``: wall and CPU time of both implementations, their ratio and the largest
+   difference between their results;
+3. a scaling table from the paper's size (batch 8, n = 16, m = 4) up: time per ``B m n``
+   element of both, and the ratio, which is what ``AUTO_MIN_ELEMENTS`` (the size from which
+   ``implementation="auto"`` takes the kernel) is chosen from.
+
+Wall time counts both cores only when they are free; CPU time (all threads of this
+process) is the steadier number on a shared machine. Needs numba (``pip install
+'combopt[fast]'``).
+
+    python -m demos.benchmarks.backward_kernel [--batch 64 --n 1000 --m 200 --repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from combopt_core import combopt_gradients
-from combopt_core.gradient import _softmin_weights, project_dy
+from combopt_core import combopt_gradients, gradient
 
+from .common import machine_note, table
 from .fast_batches import backward_inputs
 
+#: (batch, n, m) of the scaling table, smallest first.
+SCALING = (
+    (8, 16, 4),
+    (8, 100, 20),
+    (32, 100, 20),
+    (64, 100, 50),
+    (64, 250, 50),
+    (64, 500, 100),
+    (64, 1000, 200),
+    (16, 2000, 500),
+)
 
-def _compile():
-    import numba
-
-    @numba.njit(cache=False)
-    def rows(A, y, order, sigma, lam, residual, tol, norm, shared):
-        """Forward pass: violations, feasible targets, and per-row sums of the violated ones."""
-        B, n = y.shape
-        m = residual.shape[1]
-        viol = np.zeros((B, m, n), dtype=np.bool_)
-        feasible = np.ones((B, n), dtype=np.bool_)
-        total_w = np.zeros((B, m))
-        wslack = np.zeros((B, m))
-        for i in range(B):
-            a = A[0] if shared else A[i]
-            for j in range(m):
-                s = residual[i, j]
-                tw = 0.0
-                ws = 0.0
-                for k in range(n):
-                    s -= sigma[i, k] * a[j, order[i, k]]
-                    if s > tol[i, j]:
-                        viol[i, j, k] = True
-                        feasible[i, k] = False
-                        if norm[i, j] > 0:
-                            tw += lam[i, k]
-                            ws += lam[i, k] * s
-                total_w[i, j] = tw
-                wslack[i, j] = ws
-        return viol, feasible, total_w, wslack
-
-    @numba.njit(cache=False)
-    def assemble(A, y, order, sigma, lam, viol, total_w, wslack, norm, coef_y, coef_a, shared, dA):
-        B, n = y.shape
-        m = norm.shape[1]
-        for i in range(B):
-            a = A[0] if shared else A[i]
-            out = dA[0] if shared else dA[i]
-            for j in range(m):
-                if norm[i, j] > 0:
-                    inv = 1.0 / norm[i, j]
-                    cy = coef_y[i, j] + total_w[i, j] * inv
-                    ca = coef_a[i, j] - wslack[i, j] * inv**3
-                else:
-                    inv, cy, ca = 0.0, coef_y[i, j], coef_a[i, j]
-                acc = 0.0
-                for k in range(n - 1, -1, -1):
-                    col = order[i, k]
-                    if viol[i, j, k] and norm[i, j] > 0:
-                        acc += lam[i, k]
-                    out[j, col] += cy * y[i, col] + ca * a[j, col] - sigma[i, k] * acc * inv
-
-    return rows, assemble
+_FIRST_CALL = """
+import time
+t0 = time.perf_counter()
+import numba
+t1 = time.perf_counter()
+import numpy as np
+from combopt_core import combopt_gradients
+y = np.zeros((2, 3)); A = np.ones((2, 1, 3)); b = np.ones((2, 1))
+combopt_gradients(np.ones((2, 3)), y, A, b, np.zeros(3), np.ones(3), implementation="numba")
+combopt_gradients(np.ones((2, 3)), y, A[0], b[0], np.zeros(3), np.ones(3), implementation="numba")
+print(t1 - t0, time.perf_counter() - t1)
+"""
 
 
-def kernel_gradients(kernels, dy, y, A, b, lb, ub, tau=0.5, feasibility_tol=1e-9):
-    """``combopt_gradients`` with the ``B m n`` work in the compiled loops."""
-    rows, assemble = kernels
-    shared = A.ndim == 2
-    B = y.shape[0]
-    A3 = A[None] if shared else A
-    b2 = np.broadcast_to(b, (B, A.shape[-2]))
-    dy = project_dy(dy, y, lb, ub)
-    order = np.argsort(-np.abs(dy), axis=-1, kind="stable")
-    mag = np.take_along_axis(np.abs(dy), order, axis=-1)
-    sigma = np.take_along_axis(np.sign(dy), order, axis=-1)
-    lam = mag - np.concatenate([mag[:, 1:], np.zeros((B, 1))], axis=1)
-    residual = (y @ A.T if shared else np.einsum("bmn,bn->bm", A, y)) - b2
-    tol = feasibility_tol * np.maximum(1.0, np.abs(b2))
-    norm = np.broadcast_to(np.linalg.norm(A3, axis=-1), (B, A.shape[-2]))
-    viol, feasible, total_w, wslack = rows(A3, y, order, sigma, lam, residual, tol, norm, shared)
-    w_cost = lam * feasible
-    inverse = np.argsort(order, axis=-1, kind="stable")
-    dc = np.take_along_axis(
-        -sigma * np.flip(np.cumsum(np.flip(w_cost, -1), -1), -1), inverse, axis=-1
+def first_call_costs() -> tuple[float, float, float]:
+    """``(numba import, first call compiling, first call loading)`` seconds, fresh processes.
+
+    A private ``NUMBA_CACHE_DIR`` starts empty (compile) and is reused by a second process
+    (load), so the cache the library normally uses is left as it is.
+    """
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+        runs = []
+        for _ in range(2):
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_CALL], env=env, capture_output=True, text=True,
+                check=True,
+            )  # fmt: skip
+            runs.append([float(v) for v in out.stdout.split()])
+    return runs[1][0], runs[0][1], runs[1][1]
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median ``(wall, cpu)`` seconds of ``repeats`` calls after one warm-up call."""
+    fn()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def compare(batch: int, n: int, m: int, shared: bool, repeats: int):
+    """Times of both implementations on one problem, and their largest difference."""
+    args = backward_inputs(batch, n, m, shared)
+    ref = combopt_gradients(*args, implementation="numpy")
+    got = combopt_gradients(*args, implementation="numba")
+    err = max(
+        np.abs(g - r).max() for g, r in zip((got.dc, got.dA, got.db), (ref.dc, ref.dA, ref.db))
     )
-    valid = norm > 0
-    safe = np.where(valid, norm, 1.0)
-    p = _softmin_weights(np.abs(residual) / safe, valid, tau) * w_cost.sum(-1)[:, None]
-    coef_y = p * np.sign(residual) / safe
-    coef_a = -p * np.abs(residual) / safe**3
-    dA = np.zeros((1 if shared else B, *A.shape[-2:]))
-    assemble(A3, y, order, sigma, lam, viol, total_w, wslack, norm, coef_y, coef_a, shared, dA)
-    db = -coef_y - total_w / safe
-    return dc, (dA[0] if shared else dA), (db.sum(0) if shared else db)
+    numpy_t = timed(lambda: combopt_gradients(*args, implementation="numpy"), repeats)
+    kernel_t = timed(lambda: combopt_gradients(*args, implementation="numba"), repeats)
+    return numpy_t, kernel_t, err
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,32 +111,53 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--m", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-first-call", action="store_true")
+    parser.add_argument("--skip-scaling", action="store_true")
     args = parser.parse_args(argv)
-    kernels = _compile()
-    for shared in (True, False):
-        inputs = backward_inputs(args.batch, args.n, args.m, shared)
-        ref = combopt_gradients(*inputs)
-        got = kernel_gradients(kernels, *inputs)  # also compiles
-        err = max(np.abs(g - r).max() for g, r in zip(got, (ref.dc, ref.dA, ref.db)))
-        times = {}
-        for label, fn in (
-            ("numpy", lambda x=inputs: combopt_gradients(*x)),
-            ("kernel", lambda x=inputs: kernel_gradients(kernels, *x)),
-        ):
-            wall, cpu = [], []
-            for _ in range(args.repeats):
-                w0, c0 = time.perf_counter(), time.process_time()
-                fn()
-                wall.append(time.perf_counter() - w0)
-                cpu.append(time.process_time() - c0)
-            times[label] = (np.median(wall), np.median(cpu))
-        (nw, nc), (kw, kc) = times["numpy"], times["kernel"]
+    import numba
+
+    combopt_gradients(*backward_inputs(2, 3, 1, True), implementation="numba")  # load or compile
+    print(
+        f"backward kernel; numba {numba.__version__}, {numba.get_num_threads()} threads, "
+        f"threading layer {numba.threading_layer()}; {machine_note()}"
+    )
+    if not args.skip_first_call:
+        imp, compile_s, load_s = first_call_costs()
         print(
-            f"{'shared' if shared else 'per-instance'} A, batch {args.batch}, n={args.n}, "
-            f"m={args.m}: numpy {nw * 1e3:.0f} ms wall / {nc * 1e3:.0f} ms cpu; kernel "
-            f"{kw * 1e3:.0f} ms wall / {kc * 1e3:.0f} ms cpu; speedup {nc / kc:.1f}x (cpu); "
-            f"max |difference| {err:.1e}"
+            f"\n== once per process: import numba {imp:.2f} s; first call {compile_s:.1f} s "
+            f"with an empty cache (compiling), {load_s:.2f} s with a filled one (loading) =="
         )
+
+    print(f"\n== batch {args.batch}, n = {args.n}, m = {args.m} (target < 50 ms) ==")
+    for shared in (True, False):
+        (nw, nc), (kw, kc), err = compare(args.batch, args.n, args.m, shared, args.repeats)
+        print(
+            f"  {'shared A      ' if shared else 'per-instance A'}: numpy {nw * 1e3:6.0f} ms wall"
+            f" {nc * 1e3:6.0f} ms cpu | kernel {kw * 1e3:5.0f} ms wall {kc * 1e3:5.0f} ms cpu"
+            f" | numpy/kernel {nw / kw:4.1f}x wall {nc / kc:4.1f}x cpu | max |diff| {err:.1e}"
+        )
+
+    if args.skip_scaling:
+        return
+    print(
+        "\n== scaling, per-instance A: median ms per call (wall) and the numpy/kernel ratios; "
+        f"auto takes the kernel from B*m*n >= {gradient.AUTO_MIN_ELEMENTS} =="
+    )
+    header = ["batch", "n", "m", "B*m*n", "numpy ms", "kernel ms", "kernel ns/el", "wall", "cpu"]
+    rows = [header]
+    for batch, n, m in SCALING:
+        elements = batch * n * m
+        repeats = max(3, min(200, int(2e6 // elements)))
+        (nw, nc), (kw, kc), _ = compare(batch, n, m, False, repeats)
+        rows.append(
+            [
+                str(batch), str(n), str(m), str(elements), f"{nw * 1e3:.3f}", f"{kw * 1e3:.3f}",
+                f"{kw / elements * 1e9:.1f}", f"{nw / kw:.1f}x", f"{nc / max(kc, 1e-9):.1f}x",
+            ]
+        )  # fmt: skip
+        print("  " + " ".join(rows[-1]), flush=True)
+    print(table(rows))
+    print(f"\ndone; {machine_note()}")
 
 
 if __name__ == "__main__":

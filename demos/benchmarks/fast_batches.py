@@ -27,7 +27,14 @@ import argparse
 import numpy as np
 import torch
 
-from combopt_core import combopt_gradients, default_workers, get_solver, make_problem, solve_batch
+from combopt_core import (
+    combopt_gradients,
+    default_workers,
+    get_solver,
+    gradient,
+    make_problem,
+    solve_batch,
+)
 
 from .common import (
     RC_CASES,
@@ -158,7 +165,11 @@ def backward_inputs(B: int, n: int, m: int, shared: bool, seed: int = 0):
 
 
 def backward_section(repeats: int, batch: int) -> None:
-    print(f"\n== backward alone: batch {batch}, shared A; ns per B*m*n element ==")
+    kernel = "the numba kernel" if gradient.kernel_available() else "NumPy (numba missing)"
+    print(
+        f"\n== backward alone: batch {batch}, shared A; ns per B*m*n element; implementation "
+        f"auto: {kernel} from B*m*n >= {gradient.AUTO_MIN_ELEMENTS} (see backward_kernel.py) =="
+    )
     rows = [["n \\ m", *map(str, BACKWARD_GRID_M)]]
     for n in BACKWARD_GRID_N:
         row = [str(n)]

@@ -1,4 +1,8 @@
-"""The blocked backward equals the one-block backward and a plain per-target reference."""
+"""The blocked backward equals the one-block backward and a plain per-target reference.
+
+Both implementations (``implementation`` fixture): the NumPy code, blocked or not, and the
+compiled kernel (which does not block; the block size must not change its result either).
+"""
 
 from __future__ import annotations
 
@@ -68,13 +72,13 @@ def reference(dy, y, A, b, lb, ub, tau, tol=1e-9):
 @pytest.mark.parametrize("shared", [True, False])
 @pytest.mark.parametrize("tau", [0.0, 0.5])
 @pytest.mark.parametrize("box", [(0, 1), (-2, 2)])
-def test_blocks_match_reference(monkeypatch, shared, tau, box):
+def test_blocks_match_reference(monkeypatch, shared, tau, box, implementation):
     args = _inputs(
         9, 7, 3, shared, seed=int(shared) + 10 * int(tau * 2) + 100 * abs(box[0]), box=box
     )
-    whole = combopt_gradients(*args, tau=tau)
+    whole = combopt_gradients(*args, tau=tau, implementation=implementation)
     monkeypatch.setattr(gradient, "BLOCK_ELEMENTS", 2 * 7 * 3)  # blocks of 2 instances
-    blocked = combopt_gradients(*args, tau=tau)
+    blocked = combopt_gradients(*args, tau=tau, implementation=implementation)
     ref = reference(*args, tau=tau)
     for got in (whole, blocked):
         np.testing.assert_allclose(got.dc, ref[0], atol=1e-12)
@@ -84,16 +88,39 @@ def test_blocks_match_reference(monkeypatch, shared, tau, box):
 
 def test_large_batches_are_split_into_blocks(monkeypatch):
     seen = []
-    real = gradient.combopt_gradients
+    real = gradient._numpy_gradients
 
     def spy(dy, *rest, **kw):
         seen.append(dy.shape[0])
         return real(dy, *rest, **kw)
 
-    monkeypatch.setattr(gradient, "combopt_gradients", spy)
+    monkeypatch.setattr(gradient, "_numpy_gradients", spy)
     monkeypatch.setattr(gradient, "BLOCK_ELEMENTS", 4 * 5 * 2)
     args = _inputs(10, 5, 2, True, seed=3)
-    got = spy(*args)
+    got = combopt_gradients(*args, implementation="numpy")
     assert seen == [10, 4, 4, 2]
     monkeypatch.setattr(gradient, "BLOCK_ELEMENTS", 1 << 30)
-    np.testing.assert_allclose(got.dA, real(*args).dA, atol=1e-12)
+    np.testing.assert_allclose(got.dA, real(*args, 0.5, 1e-9).dA, atol=1e-12)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_kernel_result_does_not_depend_on_the_thread_count(monkeypatch, shared):
+    """Shared ``A`` is summed through one partial buffer per thread: 1 and 2 threads agree."""
+    numba = pytest.importorskip("numba", reason="numba not installed (pip install 'combopt[fast]')")
+    from combopt_core import gradient_kernel
+
+    monkeypatch.setattr(gradient_kernel, "PARALLEL_MIN_ELEMENTS", 0)
+    args = _inputs(13, 40, 9, shared, seed=21, box=(-5, 5))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = combopt_gradients(*args, implementation="numba")
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = combopt_gradients(*args, implementation="numba")
+    finally:
+        numba.set_num_threads(before)
+    ref = combopt_gradients(*args, implementation="numpy")
+    for got in (one, two):
+        np.testing.assert_allclose(got.dc, ref.dc, atol=1e-12)
+        np.testing.assert_allclose(got.dA, ref.dA, atol=1e-9)
+        np.testing.assert_allclose(got.db, ref.db, atol=1e-9)
