@@ -13,7 +13,6 @@ rounded to the nearest integer is scored.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 
@@ -91,6 +90,13 @@ def accuracy(model: nn.Module, c: torch.Tensor, y_true: np.ndarray, batch_size: 
     return float(exact_match(predict(model, c, batch_size), y_true).mean())
 
 
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's dense state (sparse solver buffers are constants, left out)."""
+    return {
+        k: v.detach().clone() for k, v in model.state_dict().items() if v.layout == torch.strided
+    }
+
+
 def _progress(iterable, enabled: bool, desc: str):
     if not enabled:
         return iterable
@@ -116,7 +122,7 @@ def train(
     order_rng = torch.Generator().manual_seed(config.seed)
 
     best_val = accuracy(model, c_val_t, y_val, config.eval_batch_size)
-    best_epoch, best_state = 0, copy.deepcopy(model.state_dict())
+    best_epoch, best_state = 0, _snapshot(model)
     result = TrainResult(0.0, 0.0, 0, best_val, 0.0)
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -149,7 +155,7 @@ def train(
         result.train_loss.append(loss_sum / max(steps, 1))
         if val > best_val:
             best_val, best_epoch = val, epoch
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = _snapshot(model)
         if config.verbose:
             print(
                 f"epoch {epoch:3d}/{config.epochs}  loss {loss_sum / max(steps, 1):.4f}  "
@@ -157,7 +163,7 @@ def train(
                 flush=True,
             )
 
-    model.load_state_dict(best_state)
+    model.load_state_dict(best_state, strict=False)
     result.best_epoch, result.best_val_accuracy = best_epoch, best_val
     result.test_accuracy = accuracy(
         model, normalize_costs(data.c_test), data.y_test, config.eval_batch_size

@@ -13,6 +13,7 @@ from demos.models import MLPBaseline, build_model
 from demos.training import TrainConfig, normalize_costs, normalize_solutions, train
 
 
+@pytest.mark.slow
 def test_combopt_learns_binary_m1_constraint_well_above_box_only():
     """Two epochs on binary m = 1 (seed 0) lift exact-match test accuracy far above box-only."""
     data = load_random_constraints("binary", 1, 0).subset(test=300)
