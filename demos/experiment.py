@@ -161,12 +161,14 @@ def run_grid(
                     tau=args.tau, workers=args.workers,
                 )
                 if not args.quiet:
+                    what = "no constraints" if method == "mlp" else f"{k} learned constraints"
                     print(f"[{task} {variant} m={m} seed={seed}] training {method} "
-                          f"({k} learned constraints, {args.epochs} epochs, lr {args.lr:g}, "
+                          f"({what}, {args.epochs} epochs, lr {args.lr:g}, "
                           f"solver {solver.name})", flush=True)
                 res = train(model, data, config)
                 rec = RunRecord(
-                    task, variant, m, seed, method, k if method != "mlp" else 0, solver.name,
+                    task, variant, m, seed, method, k if method != "mlp" else 0,
+                    {"combopt": solver.name, "lp": "cvxpylayers"}.get(method, "-"),
                     args.epochs, args.lr, res.best_epoch, 100 * res.best_val_accuracy,
                     100 * res.test_accuracy, 100 * res.box_only_accuracy, res.wall_seconds,
                 )
@@ -223,7 +225,7 @@ def markdown_table(
         rows.append(
             f"| {variant} | {m} | {method} | {s['mean']:.1f} ± {s['std']:.1f} | {s['n']} | "
             f"{'-' if ref is None else f'{ref:.1f}'} | {s['box']:.1f} | {s['epochs']} | {s['lr']:g} | "
-            f"{s['solver'] if method != 'mlp' else '-'} | {s['seconds']:.0f} |"
+            f"{s['solver']} | {s['seconds']:.0f} |"
         )
     head = (
         f"Command: `{command}`\n\n"
