@@ -128,11 +128,17 @@ def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
 
 def run_grid(
     task: str,
-    variant: str,
-    load: Callable[[int, int], ConstraintDataset],
+    variants: Sequence[str],
+    load: Callable[[str, int, int], ConstraintDataset],
     args: argparse.Namespace,
+    paper: dict[tuple[str, str, int], float],
+    title: str,
 ) -> list[RunRecord]:
-    """Train every ``(m, seed, method)`` of ``args`` on ``load(m, seed)``; print each result."""
+    """Train every ``(variant, m, seed, method)`` of ``args`` on ``load(variant, m, seed)``.
+
+    Prints each result and a summary; with ``args.out`` rewrites the report after every run,
+    so that an interrupted grid keeps what it finished.
+    """
     import torch
 
     from combopt_core import get_solver
@@ -148,35 +154,49 @@ def run_grid(
         progress=not (args.no_progress or args.quiet),
         verbose=not args.quiet,
     )
-    records = []
-    for m in args.m:
-        for seed in args.seeds:
-            data = load(m, seed)
-            if args.train_size is not None:
-                data = data.subset(train=args.train_size)
-            for method in args.methods:
-                k = args.constraint_factor * m
-                model = build_model(
-                    method, data.num_vars, k, data.lb, data.ub, seed=seed, solver=solver,
-                    tau=args.tau, workers=args.workers,
-                )
-                if not args.quiet:
-                    what = "no constraints" if method == "mlp" else f"{k} learned constraints"
-                    print(f"[{task} {variant} m={m} seed={seed}] training {method} "
-                          f"({what}, {args.epochs} epochs, lr {args.lr:g}, "
-                          f"solver {solver.name})", flush=True)
-                res = train(model, data, config)
-                rec = RunRecord(
-                    task, variant, m, seed, method, k if method != "mlp" else 0,
-                    {"combopt": solver.name, "lp": "cvxpylayers"}.get(method, "-"),
-                    args.epochs, args.lr, res.best_epoch, 100 * res.best_val_accuracy,
-                    100 * res.test_accuracy, 100 * res.box_only_accuracy, res.wall_seconds,
-                )
-                print(f"[{task} {variant} m={m} seed={seed}] {method}: test accuracy "
-                      f"{rec.test_accuracy:.1f} %  (box-only {rec.box_only_accuracy:.1f} %, "
-                      f"best epoch {rec.best_epoch}, {rec.wall_seconds:.0f} s)", flush=True)
-                records.append(rec)
+    name = args.name or task.replace("-", "_")
+    records: list[RunRecord] = []
+    for variant in variants:
+        for m in args.m:
+            for seed in args.seeds:
+                data = load(variant, m, seed)
+                if args.train_size is not None:
+                    data = data.subset(train=args.train_size)
+                for method in args.methods:
+                    records.append(_run_one(task, variant, m, seed, method, data, solver, config, args))
+                    if args.out is not None:
+                        report(records, paper, args.out, name, title)
+    print("\nResult (exact match y == y* on the test split):")
+    for r in records:
+        print(f"  {r.variant} m={r.m} seed={r.seed} {r.method}: test accuracy "
+              f"{r.test_accuracy:.1f} % vs box-only {r.box_only_accuracy:.1f} %")
+    if args.out is not None:
+        print(f"results written to {args.out / name}.csv/.md/.png")
     return records
+
+
+def _run_one(task, variant, m, seed, method, data, solver, config, args) -> RunRecord:
+    k = args.constraint_factor * m
+    model = build_model(
+        method, data.num_vars, k, data.lb, data.ub, seed=seed, solver=solver,
+        tau=args.tau, workers=args.workers,
+    )
+    tag = f"[{task} {variant} m={m} seed={seed}]"
+    if not args.quiet:
+        what = "no constraints" if method == "mlp" else f"{k} learned constraints"
+        print(f"{tag} training {method} ({what}, {args.epochs} epochs, lr {args.lr:g}, "
+              f"solver {solver.name})", flush=True)
+    res = train(model, data, config)
+    rec = RunRecord(
+        task, variant, m, seed, method, k if method != "mlp" else 0,
+        {"combopt": solver.name, "lp": "cvxpylayers"}.get(method, "-"),
+        args.epochs, args.lr, res.best_epoch, 100 * res.best_val_accuracy,
+        100 * res.test_accuracy, 100 * res.box_only_accuracy, res.wall_seconds,
+    )
+    print(f"{tag} {method}: test accuracy {rec.test_accuracy:.1f} %  (box-only "
+          f"{rec.box_only_accuracy:.1f} %, best epoch {rec.best_epoch}, "
+          f"{rec.wall_seconds:.0f} s)", flush=True)
+    return rec
 
 
 def write_csv(records: Sequence[RunRecord], path: Path) -> None:
@@ -291,4 +311,3 @@ def report(
     write_csv(records, out / f"{name}.csv")
     (out / f"{name}.md").write_text(markdown_table(records, paper, command))
     plot(records, paper, out / f"{name}.png", title)
-    print(f"results written to {out / name}.csv/.md/.png")

@@ -18,7 +18,7 @@ import numpy as np
 from combopt_core import get_solver, solve
 
 from .datasets import RC_VARIANTS, ConstraintDataset, load_random_constraints
-from .experiment import add_common_arguments, report, resolve_defaults, run_grid
+from .experiment import add_common_arguments, resolve_defaults, run_grid
 
 BOXES = {"binary": (0.0, 1.0), "dense": (-5.0, 5.0)}
 
@@ -101,19 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = resolve_defaults(build_parser().parse_args(argv))
-    records = []
-    for variant in args.variant:
-        def load(m: int, seed: int, variant: str = variant) -> ConstraintDataset:
-            if args.generate:
-                return generate(variant, m, seed, solver=args.solver)
-            return load_random_constraints(variant, m, seed)
 
-        records += run_grid("random-constraints", variant, load, args)
-    summary_lines = [
-        f"{r.variant} m={r.m} seed={r.seed} {r.method}: test accuracy {r.test_accuracy:.1f} % "
-        f"vs box-only {r.box_only_accuracy:.1f} %" for r in records
-    ]
-    print("\n".join(["", "Result (exact match y == y* on the test split):", *summary_lines]))
-    if args.out is not None:
-        report(records, PAPER, args.out, args.name or "random_constraints", "Random Constraints")
+    def load(variant: str, m: int, seed: int) -> ConstraintDataset:
+        if args.generate:
+            return generate(variant, m, seed, solver=args.solver)
+        return load_random_constraints(variant, m, seed)
+
+    run_grid("random-constraints", args.variant, load, args, PAPER, "Random Constraints")
     return 0

@@ -17,7 +17,7 @@ import numpy as np
 from combopt_core import get_solver, solve
 
 from .datasets import ConstraintDataset
-from .experiment import add_common_arguments, report, resolve_defaults, run_grid
+from .experiment import add_common_arguments, resolve_defaults, run_grid
 
 # Fig. 9 of the paper: CombOptNet exact-match test accuracy (%) for universe size m.
 PAPER = {("wsc", "combopt", m): v for m, v in zip((4, 6, 8, 10), (100.0, 97.2, 79.7, 56.7))}
@@ -87,11 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = resolve_defaults(build_parser().parse_args(argv))
-    records = run_grid("set-cover", "wsc", lambda m, seed: generate(m, seed, solver=args.solver), args)
-    print("\nResult (exact match y == y* on the test split):")
-    for r in records:
-        print(f"wsc m={r.m} seed={r.seed} {r.method}: test accuracy {r.test_accuracy:.1f} % "
-              f"vs box-only {r.box_only_accuracy:.1f} %")
-    if args.out is not None:
-        report(records, PAPER, args.out, args.name or "set_cover", "Weighted Set Covering")
+    run_grid(
+        "set-cover", ["wsc"], lambda _variant, m, seed: generate(m, seed, solver=args.solver),
+        args, PAPER, "Weighted Set Covering",
+    )
     return 0

@@ -110,7 +110,9 @@ def train(
 ) -> TrainResult:
     """Train ``model`` on ``data`` with the paper's protocol; return the best-epoch result.
 
-    The model's weights are left at the best-validation epoch when this returns.
+    The model's weights are left at the best-validation epoch when this returns. The
+    running "train acc" of the progress bar scores ``forward``'s output on the training
+    batches, rounded to the nearest integer (for relaxations that is not ``predict``).
     """
     start = time.perf_counter()
     torch.manual_seed(config.seed)
