@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import platform
 import shlex
 import sys
@@ -249,7 +250,8 @@ def markdown_table(
         )
     head = (
         f"Command: `{command}`\n\n"
-        f"Machine: {platform.machine()}, {platform.python_implementation()} "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (load average "
+        f"{os.getloadavg()[1]:.1f} when written), {platform.python_implementation()} "
         f"{platform.python_version()}; written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
     )
     return head + "\n" + "\n".join(rows) + "\n"
