@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 TASKS: dict[str, tuple[str, str]] = {
-    "random-constraints": ("demos.random_constraints", "learn the constraints of Random Constraints ILPs (paper Sec. 4.1)"),
-    "set-cover": ("demos.set_cover", "learn Weighted Set Covering constraints (paper Sec. 4.2)"),
+    "random-constraints": ("demos.random_constraints", "Random Constraints (paper Sec. 4.1)"),
+    "set-cover": ("demos.set_cover", "Weighted Set Covering (paper Sec. 4.2)"),
 }
 
 
 def usage() -> str:
     width = max(map(len, TASKS))
     lines = [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in TASKS.items()]
-    return "usage: python -m demos TASK [options]   (TASK --help for its options)\n\ntasks:\n" + "\n".join(lines)
+    head = "usage: python -m demos TASK [options]   (TASK --help for its options)\n\ntasks:\n"
+    return head + "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

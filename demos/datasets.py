@@ -49,12 +49,12 @@ class ConstraintDataset:
         if not 0.0 < fraction < 1.0:
             raise ValueError(f"fraction: must lie in (0, 1), got {fraction}")
         n = len(self.c_train)
-        n_val = max(1, int(round(fraction * n)))
+        n_val = max(1, round(fraction * n))
         order = np.random.default_rng(seed).permutation(n)
         val, fit = order[:n_val], order[n_val:]
         return self.c_train[fit], self.y_train[fit], self.c_train[val], self.y_train[val]
 
-    def subset(self, train: int | None = None, test: int | None = None) -> "ConstraintDataset":
+    def subset(self, train: int | None = None, test: int | None = None) -> ConstraintDataset:
         """The first ``train`` / ``test`` rows (``None`` keeps a split whole)."""
         return replace(
             self,

@@ -15,9 +15,9 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -237,8 +237,10 @@ def markdown_table(
 ) -> str:
     """A markdown report: ours (mean +- std over seeds) beside the paper's number per cell."""
     rows = [
-        "| variant | m | method | ours: test acc. % (mean ± std) | seeds | paper % | "
-        "box-only % | epochs | lr | solver | s / run |",
+        (
+            "| variant | m | method | ours: test acc. % (mean ± std) | seeds | paper % | "
+            "box-only % | epochs | lr | solver | s / run |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (variant, method, m), s in sorted(summarize(records).items()):

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
-
 from combopt_torch import LearnableConstraints
+from torch import nn
 
 INSTALL_HINT = "the LP baseline needs cvxpylayers: pip install cvxpy cvxpylayers"
 

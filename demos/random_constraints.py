@@ -11,7 +11,7 @@ The generator follows the paper's appendix A.1 for new sizes and seeds (``--gene
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -10,7 +10,7 @@ library's convention as ``-C y <= -1`` with ``C[k, j] = [k in S_j]``. The learne
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

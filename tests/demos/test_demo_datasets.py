@@ -41,7 +41,7 @@ def test_unknown_variant_and_missing_file_name_the_argument():
 
 def test_validation_split_is_disjoint_seeded_and_leaves_test_alone():
     data = load_random_constraints("binary", 1, 0)
-    c_fit, y_fit, c_val, y_val = data.validation_split(0.1, seed=5)
+    c_fit, _, c_val, _ = data.validation_split(0.1, seed=5)
     assert len(c_val) == 160 and len(c_fit) == 1440
     rows = {tuple(r) for r in c_fit}
     assert not any(tuple(r) in rows for r in c_val)

@@ -39,6 +39,7 @@ def test_rounding_returns_feasible_points_whenever_greedy_can_reach_them():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # numpy 2 notices inside diffcp
 def test_lp_baseline_solves_the_relaxation_and_backpropagates_to_constraints():
     pytest.importorskip("cvxpylayers")
     from demos.lp_baseline import LPRelaxationBaseline
