@@ -1,0 +1,41 @@
+"""``python -m demos <task> [options]``: run one of the paper's demonstrations.
+
+Each task is a module with a ``main(argv) -> int``; the table names them, one line a task,
+and imports only the one you run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+TASKS: dict[str, tuple[str, str]] = {
+    "random-constraints": ("demos.random_constraints", "Random Constraints (paper Sec. 4.1)"),
+    "set-cover": ("demos.set_cover", "Weighted Set Covering (paper Sec. 4.2)"),
+    "keypoints": ("demos.keypoints", "Keypoint matching, synthetic and SPair-71k (Sec. 4.4)"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, TASKS))
+    lines = [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in TASKS.items()]
+    head = "usage: python -m demos TASK [options]   (TASK --help for its options)\n\ntasks:\n"
+    return head + "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    task, rest = argv[0], argv[1:]
+    if task not in TASKS:
+        print(f"python -m demos: unknown task {task!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(TASKS[task][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
