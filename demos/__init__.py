@@ -1,0 +1,1 @@
+"""The CombOptNet paper's demonstrations (run from the repository root)."""

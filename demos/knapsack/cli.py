@@ -1,0 +1,206 @@
+"""``python -m demos knapsack {embed,train,lpmax,reproduce}``: the KNAPSACK demonstration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .data import VARIANTS, generate
+from .embed import MODEL_NAME, EmbeddingCache, fill_cache, load_encoder
+from .report import write_report
+
+DEFAULT_CACHE = Path("runs/knapsack")
+DEFAULT_RESULTS = Path("docs/results/knapsack")
+
+# The grids and budgets that `reproduce` runs (chosen to fit a shared 2-core machine; the
+# paper trains 100 epochs). Every choice among them is made on the validation split.
+GRIDS: dict[str, dict] = {
+    "mlp": {"lrs": (1e-4, 1e-3), "epochs": 60},
+    "lp": {"lrs": (5e-4,), "epochs": 8},
+    "combopt": {"lrs": (5e-4, 1e-3), "epochs": 15},
+}
+
+
+def cache_file(cache_dir: Path) -> Path:
+    return Path(cache_dir) / f"embeddings-{MODEL_NAME}.npz"
+
+
+def _variants(value: str) -> list[str]:
+    return list(VARIANTS) if value == "all" else [value]
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    cache = EmbeddingCache(cache_file(args.cache))
+    for variant in _variants(args.variant):
+        data = generate(variant=variant, seed=args.seed)
+        flat = [s for inst in data.sentences() for s in inst]
+        new = fill_cache(
+            cache,
+            flat,
+            lambda: load_encoder(threads=args.threads),
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+        )
+        print(
+            f"{variant}: {len(set(flat))} distinct sentences, {new} newly embedded; "
+            f"cache {cache.path} holds {len(cache)}"
+        )
+    return 0
+
+
+def _features(args: argparse.Namespace, variant: str):
+    from .experiment import load_variant
+
+    path = cache_file(args.cache)
+    if not path.exists():
+        raise SystemExit(
+            f"no embedding cache at {path}: run `python -m demos knapsack embed "
+            f"--variant {variant}` first"
+        )
+    return load_variant(variant, args.seed, path, getattr(args, "train_limit", None))
+
+
+def _model_options(args: argparse.Namespace, method: str) -> dict:
+    if method != "combopt":
+        return {}
+    solver = args.solver
+    if solver == "enumeration":
+        from .enumeration import EnumerationSolver
+
+        solver = EnumerationSolver()
+    return {"solver": solver, "tau": args.tau, "workers": args.workers}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .experiment import run_method, write_record
+
+    torch_threads(args)
+    feats = _features(args, args.variant)
+    record = run_method(
+        feats,
+        args.method,
+        args.lr,
+        args.epochs,
+        seed=args.train_seed,
+        progress=not args.quiet,
+        **_model_options(args, args.method),
+    )
+    record["command"] = "python -m demos knapsack " + " ".join(args.argv)
+    path = write_record(record, args.out)
+    chosen, test = record["chosen"], record["test"]["scores"]
+    print(
+        f"{args.method} ({args.variant}): chose lr {chosen['lr']:g}, epoch {chosen['epoch']} "
+        f"(val exact {chosen['val_exact']:.3f}); test {json.dumps(test)} -> {path}"
+    )
+    return 0
+
+
+def cmd_lpmax(args: argparse.Namespace) -> int:
+    from .experiment import run_lpmax, write_record
+
+    record = run_lpmax(_features(args, args.variant))
+    record["command"] = "python -m demos knapsack " + " ".join(args.argv)
+    path = write_record(record, args.out)
+    print(f"lpmax ({args.variant}): test {json.dumps(record['test']['scores'])} -> {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    table = write_report(args.out / args.variant)
+    print(table)
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    base = ["--variant", args.variant, "--seed", str(args.seed), "--cache", str(args.cache)]
+    base += ["--out", str(args.out)] + (["--quiet"] if args.quiet else [])
+    steps = [["embed", *base[:6]] + (["--quiet"] if args.quiet else []), ["lpmax", *base]]
+    for method in args.methods:
+        grid = GRIDS[method]
+        lrs = [f"{v:g}" for v in grid["lrs"]]
+        steps.append(["train", *base, "--method", method, "--epochs", str(grid["epochs"]), "--lr", *lrs])
+    steps.append(["report", "--variant", args.variant, "--out", str(args.out)])
+    for step in steps:
+        print("$ python -m demos knapsack " + " ".join(step), flush=True)
+        code = main(step)
+        if code:
+            return code
+    return 0
+
+
+def torch_threads(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m demos knapsack",
+        description="KNAPSACK from sentence descriptions (CombOptNet paper, Sec. 4.3).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, variant_all: bool = False) -> None:
+        choices = [*VARIANTS, "all"] if variant_all else list(VARIANTS)
+        p.add_argument("--variant", choices=choices, default="main")
+        p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+        p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="embedding cache dir")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("embed", help="embed the dataset's sentences into the on-disk cache")
+    common(p, variant_all=True)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.set_defaults(func=cmd_embed)
+
+    def results(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="results dir")
+
+    p = sub.add_parser("train", help="tune one method on validation, score it on test")
+    common(p)
+    results(p)
+    p.add_argument("--method", choices=sorted(GRIDS), default="combopt")
+    p.add_argument("--lr", type=float, nargs="+", default=[5e-4], help="learning-rate grid")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--train-seed", type=int, default=0, help="initialisation/shuffle seed")
+    p.add_argument(
+        "--train-limit", type=int, default=None, help="train on only this many instances"
+    )
+    p.add_argument(
+        "--solver",
+        default="enumeration",
+        help="'enumeration' (exact, 1,024 points; default) or a backend name such as 'highs'",
+    )
+    p.add_argument("--tau", type=float, default=0.5)
+    p.add_argument("--workers", type=int, default=None, help="parallel ILP solves")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("lpmax", help="LP relaxation on the true data, greedily rounded")
+    common(p)
+    results(p)
+    p.set_defaults(func=cmd_lpmax)
+
+    p = sub.add_parser("report", help="table and Fig. 14-style plot from the saved results")
+    p.add_argument("--variant", choices=list(VARIANTS), default="main")
+    results(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("reproduce", help="embed, LPmax, train every method, report")
+    common(p)
+    results(p)
+    p.add_argument("--methods", nargs="+", choices=sorted(GRIDS), default=["mlp", "lp", "combopt"])
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    return int(args.func(args) or 0)
