@@ -143,8 +143,36 @@ def run_method(
     }
 
 
-def write_record(record: dict, out_dir: Path) -> Path:
-    path = Path(out_dir) / record["variant"] / f"{record['method']}.json"
+def merge_records(records: Sequence[dict]) -> dict:
+    """One record from runs of one method over parts of a learning-rate grid.
+
+    Equivalent to a single ``run_method`` over the concatenated grid (training is
+    deterministic per learning rate): the run with the best validation exact match wins,
+    the earlier one in the given order on ties.
+    """
+    if not records:
+        raise ValueError("records: nothing to merge")
+    keys = {(r["method"], r["variant"], r.get("seed"), r.get("epochs"), r.get("train_size"))
+            for r in records}
+    if len(keys) != 1:
+        raise ValueError(f"records: not runs of one method on one dataset: {sorted(map(str, keys))}")
+    best = records[0]
+    for r in records[1:]:
+        if r["chosen"]["val_exact"] > best["chosen"]["val_exact"]:
+            best = r
+    merged = dict(best)
+    merged["lr_grid"] = [lr for r in records for lr in r["lr_grid"]]
+    merged["runs"] = [run for r in records for run in r["runs"]]
+    commands = [r["command"] for r in records if "command" in r]
+    if commands:
+        merged["command"] = " && ".join(commands)
+    return merged
+
+
+def write_record(record: dict, out_dir: Path, tag: str | None = None) -> Path:
+    """``out_dir/<variant>/<method>[-<tag>].json``."""
+    name = record["method"] + (f"-{tag}" if tag else "")
+    path = Path(out_dir) / record["variant"] / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1) + "\n")
     return path

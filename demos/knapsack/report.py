@@ -20,11 +20,17 @@ LABELS = {
 
 
 def load_records(folder: Path) -> dict[str, dict]:
+    """``method -> record``; tagged parts ``<method>-<tag>.json`` are merged (by name order)."""
+    from .experiment import merge_records
+
     records = {}
     for method in ORDER:
-        path = Path(folder) / f"{method}.json"
-        if path.exists():
-            records[method] = json.loads(path.read_text())
+        paths = sorted(Path(folder).glob(f"{method}.json")) + sorted(
+            Path(folder).glob(f"{method}-*.json")
+        )
+        parts = [json.loads(p.read_text()) for p in paths]
+        if parts:
+            records[method] = parts[0] if len(parts) == 1 else merge_records(parts)
     if not records:
         raise FileNotFoundError(f"no result records (*.json of {ORDER}) in {folder}")
     return records

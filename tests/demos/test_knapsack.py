@@ -397,3 +397,22 @@ def test_enumeration_solver_general_box_and_limits():
         solver.points(np.zeros(7), np.ones(7))
     with pytest.raises(ValueError, match="max_points"):
         EnumerationSolver(max_points=0)
+
+
+def test_merge_records_picks_the_best_validation_run_first_on_ties():
+    from demos.knapsack.experiment import merge_records
+
+    def rec(lr, val, test):
+        return {
+            "method": "mlp", "variant": "main", "seed": 0, "epochs": 3, "train_size": 10,
+            "lr_grid": [lr], "chosen": {"lr": lr, "epoch": 2, "val_exact": val},
+            "runs": [{"lr": lr}], "test": {"scores": {"exact_match": test}}, "command": f"c{lr}",
+        }
+
+    merged = merge_records([rec(1.0, 0.5, 0.1), rec(2.0, 0.7, 0.2), rec(3.0, 0.7, 0.3)])
+    assert merged["chosen"]["lr"] == 2.0 and merged["test"]["scores"]["exact_match"] == 0.2
+    assert merged["lr_grid"] == [1.0, 2.0, 3.0] and len(merged["runs"]) == 3
+    assert merged["command"] == "c1.0 && c2.0 && c3.0"
+    other = rec(4.0, 0.9, 0.4) | {"epochs": 5}
+    with pytest.raises(ValueError, match="one method"):
+        merge_records([rec(1.0, 0.5, 0.1), other])
