@@ -8,7 +8,6 @@ one on ties) is kept, so the number of epochs is chosen on validation data.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 
@@ -42,6 +41,12 @@ class TrainResult:
     best_epoch: int = 0
     best_val_exact: float = -1.0
     best_state: dict | None = None
+
+
+def snapshot(model: nn.Module) -> dict:
+    """A detached copy of ``model.state_dict()`` (``deepcopy`` fails on the sparse CSR
+    buffers that cvxpylayers registers)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def normalize(y: torch.Tensor) -> torch.Tensor:
@@ -106,5 +111,5 @@ def train(
             )
         if val > result.best_val_exact:
             result.best_val_exact, result.best_epoch = val, epoch
-            result.best_state = copy.deepcopy(model.state_dict())
+            result.best_state = snapshot(model)
     return result

@@ -416,3 +416,18 @@ def test_merge_records_picks_the_best_validation_run_first_on_ties():
     other = rec(4.0, 0.9, 0.4) | {"epochs": 5}
     with pytest.raises(ValueError, match="one method"):
         merge_records([rec(1.0, 0.5, 0.1), other])
+
+
+def test_training_keeps_the_best_validation_state_of_the_lp_baseline():
+    pytest.importorskip("cvxpylayers")
+    from demos.knapsack.models import KnapsackLP
+    from demos.knapsack.training import TrainConfig, train
+
+    d = generate(num_instances=40, num_train=30, seed=9)
+    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(40, 10, -1)
+    torch.manual_seed(0)
+    model = KnapsackLP(x.shape[-1], hidden=16)
+    config = TrainConfig(lr=1e-3, epochs=2, progress=False)
+    result = train(model, x[:16], torch.from_numpy(d.labels[:16]), x[30:], d.labels[30:], config)
+    assert 1 <= result.best_epoch <= 2 and result.best_state is not None
+    model.load_state_dict(result.best_state)
