@@ -91,6 +91,7 @@ def run_method(
     epochs: int,
     seed: int = 0,
     progress: bool = True,
+    lr_decay_epoch: int | None = None,
     **model_options: Any,
 ) -> dict:
     """Train ``method`` for each lr, keep the best validation (lr, epoch), score on test."""
@@ -103,7 +104,13 @@ def run_method(
     for lr in lrs:
         torch.manual_seed(seed)
         model = METHODS[method](x.shape[-1], **model_options)
-        config = TrainConfig(lr=float(lr), epochs=epochs, seed=seed, progress=progress)
+        config = TrainConfig(
+            lr=float(lr),
+            epochs=epochs,
+            lr_decay_epoch=lr_decay_epoch,
+            seed=seed,
+            progress=progress,
+        )
         if progress:
             print(f"{method} on {feats.data.variant}: lr {lr:g}, {epochs} epochs", flush=True)
         start = time.perf_counter()
@@ -118,6 +125,7 @@ def run_method(
         runs.append(
             {
                 "lr": float(lr),
+                "lr_decay_epoch": lr_decay_epoch,
                 "history": result.history,
                 "best_epoch": result.best_epoch,
                 "best_val_exact": result.best_val_exact,
@@ -137,7 +145,12 @@ def run_method(
         "val_size": int(len(feats.val)),
         "epochs": epochs,
         "lr_grid": [float(v) for v in lrs],
-        "chosen": {"lr": lr, "epoch": epoch, "val_exact": val_exact},
+        "chosen": {
+            "lr": lr,
+            "lr_decay_epoch": lr_decay_epoch,
+            "epoch": epoch,
+            "val_exact": val_exact,
+        },
         "runs": runs,
         "test": selection_record(feats.data, feats.test, selection),
     }

@@ -45,11 +45,11 @@ def table(records: dict[str, dict]) -> str:
     for method, rec in records.items():
         s = rec["test"]["scores"]
         chosen = rec.get("chosen")
-        tuned = (
-            f"{chosen['lr']:g} / {chosen['epoch']} of {rec['epochs']} ({100 * chosen['val_exact']:.1f} %)"
-            if chosen
-            else "-"
-        )
+        tuned = "-"
+        if chosen:
+            decay = chosen.get("lr_decay_epoch")
+            lr = f"{chosen['lr']:g}" + (f" (x0.1 after epoch {decay})" if decay else "")
+            tuned = f"{lr} / {chosen['epoch']} of {rec['epochs']} ({100 * chosen['val_exact']:.1f} %)"
         rows.append(
             f"| {LABELS[method]} | {100 * s['exact_match']:.1f} % "
             f"| {100 * s['optimal_value_reached']:.1f} % | {s['infeasible']} / {s['n']} "

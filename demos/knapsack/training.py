@@ -1,7 +1,8 @@
 """Training loop shared by the three KNAPSACK models, with validation-based selection.
 
 Loss: MSE between the model's solution and the label, both normalised from ``{0, 1}`` to
-``{-0.5, 0.5}`` (the paper's convention). Adam, mini-batches of ``batch_size``. After every
+``{-0.5, 0.5}`` (the paper's convention). Adam, mini-batches of ``batch_size``; optionally one step decay (the learning rate is
+multiplied by ``lr_decay`` after ``lr_decay_epoch`` epochs). After every
 epoch the validation exact-match accuracy is measured; the state of the best epoch (first
 one on ties) is kept, so the number of epochs is chosen on validation data.
 """
@@ -20,6 +21,8 @@ from torch import nn
 class TrainConfig:
     lr: float
     epochs: int
+    lr_decay_epoch: int | None = None
+    lr_decay: float = 0.1
     batch_size: int = 8
     seed: int = 0
     eval_batch_size: int = 500
@@ -28,6 +31,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not self.lr > 0:
             raise ValueError(f"lr: must be positive, got {self.lr}")
+        if self.lr_decay_epoch is not None and self.lr_decay_epoch < 1:
+            raise ValueError(f"lr_decay_epoch: must be at least 1, got {self.lr_decay_epoch}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay: must lie in (0, 1], got {self.lr_decay}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
@@ -35,7 +42,7 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """``history``: one dict per epoch (epoch, loss, val_exact, seconds)."""
+    """``history``: one dict per epoch (epoch, lr, loss, val_exact, seconds)."""
 
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
@@ -80,6 +87,8 @@ def train(
 
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    milestones = [config.lr_decay_epoch] if config.lr_decay_epoch is not None else []
+    schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=config.lr_decay)
     target = normalize(y_train.to(torch.float32))
     result = TrainResult()
     for epoch in range(1, config.epochs + 1):
@@ -88,6 +97,7 @@ def train(
         order = torch.randperm(len(x_train), generator=gen)
         batches = order.split(config.batch_size)
         total = 0.0
+        lr = opt.param_groups[0]["lr"]
         for idx in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not config.progress):
             y = model(x_train[idx])
             loss = nn.functional.mse_loss(normalize(y), target[idx])
@@ -95,9 +105,11 @@ def train(
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
+        schedule.step()
         val = exact_match(predict(model, x_val, config.eval_batch_size), y_val)
         row = {
             "epoch": epoch,
+            "lr": lr,
             "loss": total / len(x_train),
             "val_exact": val,
             "seconds": time.perf_counter() - start,

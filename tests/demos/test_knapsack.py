@@ -431,3 +431,21 @@ def test_training_keeps_the_best_validation_state_of_the_lp_baseline():
     result = train(model, x[:16], torch.from_numpy(d.labels[:16]), x[30:], d.labels[30:], config)
     assert 1 <= result.best_epoch <= 2 and result.best_state is not None
     model.load_state_dict(result.best_state)
+
+
+def test_training_step_decay_and_config_errors():
+    from demos.knapsack.training import TrainConfig, train
+
+    d = generate(num_instances=60, num_train=40, seed=11)
+    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(60, 10, -1)
+    torch.manual_seed(0)
+    config = TrainConfig(lr=1e-2, epochs=3, lr_decay_epoch=2, progress=False)
+    result = train(KnapsackMLP(x.shape[-1]), x[:40], torch.from_numpy(d.labels[:40]), x[40:], d.labels[40:], config)
+    assert [row["lr"] for row in result.history] == pytest.approx([1e-2, 1e-2, 1e-3])
+    assert result.best_val_exact == max(row["val_exact"] for row in result.history)
+    with pytest.raises(ValueError, match="lr_decay_epoch"):
+        TrainConfig(lr=1e-3, epochs=3, lr_decay_epoch=0)
+    with pytest.raises(ValueError, match="lr:"):
+        TrainConfig(lr=0.0, epochs=3)
+    with pytest.raises(ValueError, match="epochs"):
+        TrainConfig(lr=1e-3, epochs=0)
