@@ -109,6 +109,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refit(args: argparse.Namespace) -> int:
+    from .experiment import refit, write_record
+    from .report import load_records
+
+    torch_threads(args)
+    records = load_records(args.out / args.variant)
+    if args.method not in records:
+        raise SystemExit(f"no {args.method} records in {args.out / args.variant}: run `train` first")
+    feats = _features(args, args.variant)
+    record = refit(
+        feats,
+        records[args.method],
+        seed=args.train_seed,
+        progress=not args.quiet,
+        **_model_options(args, args.method),
+    )
+    record["command"] = "python -m demos knapsack " + " ".join(args.argv)
+    path = write_record(record, args.out)
+    print(f"refit {args.method} ({args.variant}): test {json.dumps(record['test']['scores'])} -> {path}")
+    return 0
+
+
 def cmd_lpmax(args: argparse.Namespace) -> int:
     from .experiment import run_lpmax, write_record
 
@@ -175,6 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.set_defaults(func=cmd_embed)
 
+    def solver_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--train-seed", type=int, default=0, help="initialisation/shuffle seed")
+        p.add_argument(
+            "--solver",
+            default="enumeration",
+            help="'enumeration' (exact, 1,024 points; default) or a backend name, e.g. 'highs'",
+        )
+        p.add_argument("--tau", type=float, default=0.5)
+        p.add_argument("--workers", type=int, default=None, help="parallel ILP solves")
+        p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+
     def results(p: argparse.ArgumentParser) -> None:
         p.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="results dir")
 
@@ -190,14 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="multiply the learning rate by 0.1 after this many epochs (default: constant)",
     )
-    p.add_argument("--train-seed", type=int, default=0, help="initialisation/shuffle seed")
     p.add_argument(
         "--train-limit", type=int, default=None, help="train on only this many instances"
-    )
-    p.add_argument(
-        "--solver",
-        default="enumeration",
-        help="'enumeration' (exact, 1,024 points; default) or a backend name such as 'highs'",
     )
     p.add_argument(
         "--tag",
@@ -205,10 +232,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="write <method>-<tag>.json: a part of the grid run separately; `report` "
         "merges the parts of a method by validation accuracy",
     )
-    p.add_argument("--tau", type=float, default=0.5)
-    p.add_argument("--workers", type=int, default=None, help="parallel ILP solves")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    solver_options(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "refit",
+        help="retrain the validation-chosen setting of a method on all 4,500 training "
+        "instances and score it on test",
+    )
+    common(p)
+    results(p)
+    p.add_argument("--method", choices=sorted(GRIDS), default="combopt")
+    solver_options(p)
+    p.set_defaults(func=cmd_refit)
 
     p = sub.add_parser("lpmax", help="LP relaxation on the true data, greedily rounded")
     common(p)

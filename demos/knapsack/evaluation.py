@@ -60,19 +60,24 @@ def plot_prices(panels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 4.4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     lo = min(float(min(o.min(), p.min())) for o, p, _ in panels.values())
     hi = max(float(max(o.max(), p.max())) for o, p, _ in panels.values())
-    for ax, (name, (opt, pred, bad)) in zip(axes[0], panels.items()):
+    for ax, (name, (opt, pred, bad)) in zip(axes.flat, panels.items()):
         ax.plot([lo, hi], [lo, hi], color="0.6", lw=1, zorder=0)
         ax.scatter(opt[~bad], pred[~bad], s=8, alpha=0.5, color="tab:blue", label="feasible")
         ax.scatter(opt[bad], pred[bad], s=14, marker="x", color="tab:red", label="infeasible")
-        ax.set_title(f"{name} ({int(bad.sum())} infeasible)")
+        ax.set_title(f"{name}\n({int(bad.sum())} of {len(bad)} infeasible)", fontsize=10)
         ax.set_xlabel("optimal total price ($)")
         ax.set_xlim(lo - 5, hi + 5)
         ax.set_ylim(lo - 5, hi + 5)
         ax.set_aspect("equal")
-    axes[0][0].set_ylabel("predicted total price ($)")
+    for row in axes:
+        row[0].set_ylabel("predicted total price ($)")
     axes[0][0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -156,6 +156,45 @@ def run_method(
     }
 
 
+def refit(
+    feats: Features, record: dict, seed: int = 0, progress: bool = True, **model_options: Any
+) -> dict:
+    """Retrain with a record's chosen (lr, decay, epochs) on train + validation, score on test.
+
+    Nothing is selected here: the hyperparameters and the number of epochs come from the
+    validation split of ``record``; the model sees all training instances (4,500, as in
+    the paper) and is scored once on the test split.
+    """
+    chosen, method = record["chosen"], record["method"]
+    idx = np.sort(np.concatenate([feats.train, feats.val]))
+    x, labels = feats.x, torch.from_numpy(feats.data.labels)
+    torch.manual_seed(seed)
+    model = METHODS[method](x.shape[-1], **model_options)
+    config = TrainConfig(
+        lr=chosen["lr"],
+        epochs=chosen["epoch"],
+        lr_decay_epoch=chosen.get("lr_decay_epoch"),
+        seed=seed,
+        progress=progress,
+    )
+    if progress:
+        print(f"refit {method} on {len(idx)} instances: {config}", flush=True)
+    start = time.perf_counter()
+    result = train(model, x[idx], labels[idx], None, None, config)
+    model.load_state_dict(result.best_state)
+    return {
+        "method": f"refit-{method}",
+        "variant": feats.data.variant,
+        "seed": feats.data.seed,
+        "train_size": int(len(idx)),
+        "epochs": chosen["epoch"],
+        "from": {"lr_grid": record["lr_grid"], "chosen": chosen},
+        "history": result.history,
+        "seconds": time.perf_counter() - start,
+        "test": selection_record(feats.data, feats.test, predict(model, x[feats.test])),
+    }
+
+
 def merge_records(records: Sequence[dict]) -> dict:
     """One record from runs of one method over parts of a learning-rate grid.
 

@@ -10,9 +10,10 @@ import numpy as np
 from .data import CAPACITY
 from .evaluation import plot_prices
 
-ORDER = ("combopt", "lpmax", "lp", "mlp")
+ORDER = ("combopt", "refit-combopt", "lpmax", "lp", "mlp")
 LABELS = {
     "combopt": "CombOptNet",
+    "refit-combopt": "CombOptNet, refit on all 4,500",
     "lpmax": "LPmax (true data)",
     "lp": "LP relaxation (cvxpylayers)",
     "mlp": "MLP",
@@ -46,7 +47,12 @@ def table(records: dict[str, dict]) -> str:
         s = rec["test"]["scores"]
         chosen = rec.get("chosen")
         tuned = "-"
-        if chosen:
+        if "from" in rec:  # a refit: settings fixed by the validation run
+            chosen = rec["from"]["chosen"]
+            decay = chosen.get("lr_decay_epoch")
+            lr = f"{chosen['lr']:g}" + (f" (x0.1 after epoch {decay})" if decay else "")
+            tuned = f"{lr} / {rec['epochs']} epochs, as chosen on validation"
+        elif chosen:
             decay = chosen.get("lr_decay_epoch")
             lr = f"{chosen['lr']:g}" + (f" (x0.1 after epoch {decay})" if decay else "")
             tuned = f"{lr} / {chosen['epoch']} of {rec['epochs']} ({100 * chosen['val_exact']:.1f} %)"

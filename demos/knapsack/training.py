@@ -76,11 +76,15 @@ def train(
     model: nn.Module,
     x_train: torch.Tensor,
     y_train: torch.Tensor,
-    x_val: torch.Tensor,
-    y_val: np.ndarray,
+    x_val: torch.Tensor | None,
+    y_val: np.ndarray | None,
     config: TrainConfig,
 ) -> TrainResult:
-    """Train ``model`` and keep its best-validation state in ``TrainResult.best_state``."""
+    """Train ``model`` and keep its best-validation state in ``TrainResult.best_state``.
+
+    Without validation data (``x_val=None``, a refit with fixed epochs) the final state is
+    kept and ``val_exact`` is ``nan`` in the history.
+    """
     if len(x_train) != len(y_train):
         raise ValueError(f"y_train: expected {len(x_train)} labels, got {len(y_train)}")
     from tqdm import tqdm
@@ -106,7 +110,10 @@ def train(
             opt.step()
             total += float(loss.detach()) * len(idx)
         schedule.step()
-        val = exact_match(predict(model, x_val, config.eval_batch_size), y_val)
+        if x_val is None:
+            val = float("nan")
+        else:
+            val = exact_match(predict(model, x_val, config.eval_batch_size), y_val)
         row = {
             "epoch": epoch,
             "lr": lr,
@@ -121,7 +128,9 @@ def train(
                 f"({row['seconds']:.0f} s)",
                 flush=True,
             )
-        if val > result.best_val_exact:
+        if x_val is None and epoch == config.epochs:
+            result.best_epoch, result.best_state = epoch, snapshot(model)
+        elif val > result.best_val_exact:
             result.best_val_exact, result.best_epoch = val, epoch
             result.best_state = snapshot(model)
     return result

@@ -350,9 +350,12 @@ def test_cli_lpmax_train_report_end_to_end(tmp_path, capsys):
     assert main(["train", "--method", "mlp", "--epochs", "2", "--lr", "1e-3", "3e-3", *common]) == 0
     args = ["train", "--method", "combopt", "--epochs", "1", "--train-limit", "16", *common]
     assert main(args) == 0
+    assert main(["refit", "--method", "combopt", *common]) == 0
     assert main(["report", "--out", str(tmp_path / "res")]) == 0
     out = capsys.readouterr().out
-    assert "CombOptNet" in out and "LPmax" in out and "MLP" in out
+    assert "CombOptNet" in out and "LPmax" in out and "MLP" in out and "refit on all" in out
+    refit = json.loads((tmp_path / "res" / "main" / "refit-combopt.json").read_text())
+    assert refit["train_size"] == 4500 and refit["epochs"] == 1 and len(refit["history"]) == 1
     rec = json.loads((tmp_path / "res" / "main" / "mlp.json").read_text())
     assert rec["lr_grid"] == [1e-3, 3e-3] and len(rec["runs"]) == 2
     assert rec["chosen"]["val_exact"] == max(r["best_val_exact"] for r in rec["runs"])
