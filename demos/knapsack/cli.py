@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .data import VARIANTS, generate
 from .embed import MODEL_NAME, EmbeddingCache, fill_cache, load_encoder
@@ -116,7 +116,9 @@ def cmd_refit(args: argparse.Namespace) -> int:
     torch_threads(args)
     records = load_records(args.out / args.variant)
     if args.method not in records:
-        raise SystemExit(f"no {args.method} records in {args.out / args.variant}: run `train` first")
+        raise SystemExit(
+            f"no {args.method} records in {args.out / args.variant}: run `train` first"
+        )
     feats = _features(args, args.variant)
     record = refit(
         feats,
@@ -127,7 +129,9 @@ def cmd_refit(args: argparse.Namespace) -> int:
     )
     record["command"] = "python -m demos knapsack " + " ".join(args.argv)
     path = write_record(record, args.out)
-    print(f"refit {args.method} ({args.variant}): test {json.dumps(record['test']['scores'])} -> {path}")
+    print(
+        f"refit {args.method} ({args.variant}): test {json.dumps(record['test']['scores'])} -> {path}"
+    )
     return 0
 
 

@@ -10,8 +10,8 @@ the cache is written every ``save_every`` new sentences so an interrupted run re
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -159,7 +159,9 @@ def fill_cache(
     encode = make_encoder()
 
     unsaved = 0
-    with tqdm(total=len(todo), desc="embedding sentences", unit="sent", disable=not progress) as bar:
+    with tqdm(
+        total=len(todo), desc="embedding sentences", unit="sent", disable=not progress
+    ) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             cache.add(batch, encode(batch))

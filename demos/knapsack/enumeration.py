@@ -66,9 +66,13 @@ class EnumerationSolver:
         feasible = np.all(pts @ instance.A.T <= instance.b + self.feas_tol, axis=1)
         if not feasible.any():
             return Solution(
-                None, Status.INFEASIBLE, solve_time=time.perf_counter() - start,
+                None,
+                Status.INFEASIBLE,
+                solve_time=time.perf_counter() - start,
                 message="no integer point of the box satisfies A y <= b",
             )
         values = np.where(feasible, pts @ instance.c, np.inf)
         k = int(np.argmin(values))
-        return Solution(pts[k].copy(), Status.OPTIMAL, float(values[k]), time.perf_counter() - start)
+        return Solution(
+            pts[k].copy(), Status.OPTIMAL, float(values[k]), time.perf_counter() - start
+        )

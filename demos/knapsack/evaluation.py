@@ -41,7 +41,7 @@ def score(
     reached = feasible & np.isclose(price, optimum)
     ratio = price[feasible] / optimum[feasible]
     return {
-        "n": int(len(price)),
+        "n": len(price),
         "exact_match": float(exact.mean()),
         "optimal_value_reached": float(reached.mean()),
         "infeasible": int((~feasible).sum()),
@@ -63,7 +63,7 @@ def plot_prices(panels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], pa
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 4.4 * rows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     lo = min(float(min(o.min(), p.min())) for o, p, _ in panels.values())
     hi = max(float(max(o.max(), p.max())) for o, p, _ in panels.values())

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,7 +65,9 @@ def load_features(
 
 
 def _scores(data: KnapsackDataset, idx: np.ndarray, selection: np.ndarray) -> dict:
-    return score(selection, data.weights[idx], data.prices[idx], data.labels[idx], data.optimum[idx])
+    return score(
+        selection, data.weights[idx], data.prices[idx], data.labels[idx], data.optimum[idx]
+    )
 
 
 def selection_record(data: KnapsackDataset, idx: np.ndarray, selection: np.ndarray) -> dict:
@@ -141,8 +144,8 @@ def run_method(
         "method": method,
         "variant": feats.data.variant,
         "seed": feats.data.seed,
-        "train_size": int(len(feats.train)),
-        "val_size": int(len(feats.val)),
+        "train_size": len(feats.train),
+        "val_size": len(feats.val),
         "epochs": epochs,
         "lr_grid": [float(v) for v in lrs],
         "chosen": {
@@ -186,7 +189,7 @@ def refit(
         "method": f"refit-{method}",
         "variant": feats.data.variant,
         "seed": feats.data.seed,
-        "train_size": int(len(idx)),
+        "train_size": len(idx),
         "epochs": chosen["epoch"],
         "from": {"lr_grid": record["lr_grid"], "chosen": chosen},
         "history": result.history,
@@ -204,10 +207,14 @@ def merge_records(records: Sequence[dict]) -> dict:
     """
     if not records:
         raise ValueError("records: nothing to merge")
-    keys = {(r["method"], r["variant"], r.get("seed"), r.get("epochs"), r.get("train_size"))
-            for r in records}
+    keys = {
+        (r["method"], r["variant"], r.get("seed"), r.get("epochs"), r.get("train_size"))
+        for r in records
+    }
     if len(keys) != 1:
-        raise ValueError(f"records: not runs of one method on one dataset: {sorted(map(str, keys))}")
+        raise ValueError(
+            f"records: not runs of one method on one dataset: {sorted(map(str, keys))}"
+        )
     best = records[0]
     for r in records[1:]:
         if r["chosen"]["val_exact"] > best["chosen"]["val_exact"]:

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
-
 from combopt_torch import ILPLayer
+from torch import nn
 
 from .data import CAPACITY, NUM_ITEMS, PRICE_RANGE, WEIGHT_RANGE
 from .relaxation import greedy_round, lp_relaxation

@@ -39,8 +39,10 @@ def load_records(folder: Path) -> dict[str, dict]:
 
 def table(records: dict[str, dict]) -> str:
     rows = [
-        "| method | exact match | optimal value reached | infeasible | value ratio (feasible) "
-        "| chosen lr / epoch (val exact) |",
+        (
+            "| method | exact match | optimal value reached | infeasible | value ratio (feasible) "
+            "| chosen lr / epoch (val exact) |"
+        ),
         "|---|---|---|---|---|---|",
     ]
     for method, rec in records.items():
@@ -55,7 +57,9 @@ def table(records: dict[str, dict]) -> str:
         elif chosen:
             decay = chosen.get("lr_decay_epoch")
             lr = f"{chosen['lr']:g}" + (f" (x0.1 after epoch {decay})" if decay else "")
-            tuned = f"{lr} / {chosen['epoch']} of {rec['epochs']} ({100 * chosen['val_exact']:.1f} %)"
+            tuned = (
+                f"{lr} / {chosen['epoch']} of {rec['epochs']} ({100 * chosen['val_exact']:.1f} %)"
+            )
         rows.append(
             f"| {LABELS[method]} | {100 * s['exact_match']:.1f} % "
             f"| {100 * s['optimal_value_reached']:.1f} % | {s['infeasible']} / {s['n']} "

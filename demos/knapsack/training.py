@@ -64,7 +64,9 @@ def normalize(y: torch.Tensor) -> torch.Tensor:
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> np.ndarray:
     """``(N, 10)`` uint8 selections from ``model.select`` in evaluation mode."""
     model.eval()
-    parts = [model.select(x[i : i + batch_size]).cpu().numpy() for i in range(0, len(x), batch_size)]
+    parts = [
+        model.select(x[i : i + batch_size]).cpu().numpy() for i in range(0, len(x), batch_size)
+    ]
     return np.concatenate(parts).astype(np.uint8)
 
 

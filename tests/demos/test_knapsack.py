@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from demos.knapsack import main  # noqa: E402
-from demos.knapsack.data import (  # noqa: E402
+from demos.knapsack import main
+from demos.knapsack.data import (
     CAPACITY,
     ITEM_NAMES,
     TEMPLATES,
@@ -19,15 +19,15 @@ from demos.knapsack.data import (  # noqa: E402
     generate,
     solve_exact,
 )
-from demos.knapsack.embed import EmbeddingCache, embed_dataset, fill_cache  # noqa: E402
-from demos.knapsack.evaluation import score  # noqa: E402
-from demos.knapsack.models import (  # noqa: E402
+from demos.knapsack.embed import EmbeddingCache, embed_dataset, fill_cache
+from demos.knapsack.evaluation import score
+from demos.knapsack.models import (
     SCALE,
     KnapsackCombOptNet,
     KnapsackMLP,
     lp_max,
 )
-from demos.knapsack.relaxation import greedy_round, lp_relaxation  # noqa: E402
+from demos.knapsack.relaxation import greedy_round, lp_relaxation
 
 NUMBERS = re.compile(r"(\d+)(?:-pound| pounds)\D+?(\d+) dollars|(\d+) dollars\D+?(\d+) pounds")
 
@@ -280,7 +280,9 @@ def test_combopt_gradient_reaches_price_and_weight_heads():
     torch.manual_seed(1)
     model = KnapsackCombOptNet(16, hidden=32)
     x = torch.randn(8, 10, 16)
-    target = torch.from_numpy(solve_exact(*np.random.default_rng(0).integers(15, 36, (2, 8, 10)))[0])
+    target = torch.from_numpy(
+        solve_exact(*np.random.default_rng(0).integers(15, 36, (2, 8, 10)))[0]
+    )
     loss = ((model(x) - target.float()) ** 2).mean()
     loss.backward()
     head = model.coefficients.net[2].weight.grad  # rows: price, weight
@@ -318,17 +320,23 @@ def test_combopt_learns_knapsack_from_decodable_features():
     from demos.knapsack.training import TrainConfig, predict, train
 
     d = generate(num_instances=600, num_train=400, seed=7)
-    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(600, 10, -1)
+    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(
+        600, 10, -1
+    )
     labels = torch.from_numpy(d.labels)
     from demos.knapsack.enumeration import EnumerationSolver
 
     torch.manual_seed(0)
     model = KnapsackCombOptNet(x.shape[-1], hidden=64, solver=EnumerationSolver())
-    before = score(predict(model, x[400:]), d.weights[400:], d.prices[400:], d.labels[400:], d.optimum[400:])
+    before = score(
+        predict(model, x[400:]), d.weights[400:], d.prices[400:], d.labels[400:], d.optimum[400:]
+    )
     config = TrainConfig(lr=1e-2, epochs=4, seed=0, progress=False)
     result = train(model, x[:300], labels[:300], x[300:400], d.labels[300:400], config)
     model.load_state_dict(result.best_state)
-    after = score(predict(model, x[400:]), d.weights[400:], d.prices[400:], d.labels[400:], d.optimum[400:])
+    after = score(
+        predict(model, x[400:]), d.weights[400:], d.prices[400:], d.labels[400:], d.optimum[400:]
+    )
     assert len(result.history) == 4
     assert after["exact_match"] >= before["exact_match"] + 0.2
     assert after["value_ratio_feasible"] > 0.95
@@ -407,9 +415,16 @@ def test_merge_records_picks_the_best_validation_run_first_on_ties():
 
     def rec(lr, val, test):
         return {
-            "method": "mlp", "variant": "main", "seed": 0, "epochs": 3, "train_size": 10,
-            "lr_grid": [lr], "chosen": {"lr": lr, "epoch": 2, "val_exact": val},
-            "runs": [{"lr": lr}], "test": {"scores": {"exact_match": test}}, "command": f"c{lr}",
+            "method": "mlp",
+            "variant": "main",
+            "seed": 0,
+            "epochs": 3,
+            "train_size": 10,
+            "lr_grid": [lr],
+            "chosen": {"lr": lr, "epoch": 2, "val_exact": val},
+            "runs": [{"lr": lr}],
+            "test": {"scores": {"exact_match": test}},
+            "command": f"c{lr}",
         }
 
     merged = merge_records([rec(1.0, 0.5, 0.1), rec(2.0, 0.7, 0.2), rec(3.0, 0.7, 0.3)])
@@ -427,7 +442,9 @@ def test_training_keeps_the_best_validation_state_of_the_lp_baseline():
     from demos.knapsack.training import TrainConfig, train
 
     d = generate(num_instances=40, num_train=30, seed=9)
-    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(40, 10, -1)
+    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(
+        40, 10, -1
+    )
     torch.manual_seed(0)
     model = KnapsackLP(x.shape[-1], hidden=16)
     config = TrainConfig(lr=1e-3, epochs=2, progress=False)
@@ -440,10 +457,19 @@ def test_training_step_decay_and_config_errors():
     from demos.knapsack.training import TrainConfig, train
 
     d = generate(num_instances=60, num_train=40, seed=11)
-    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(60, 10, -1)
+    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(
+        60, 10, -1
+    )
     torch.manual_seed(0)
     config = TrainConfig(lr=1e-2, epochs=3, lr_decay_epoch=2, progress=False)
-    result = train(KnapsackMLP(x.shape[-1]), x[:40], torch.from_numpy(d.labels[:40]), x[40:], d.labels[40:], config)
+    result = train(
+        KnapsackMLP(x.shape[-1]),
+        x[:40],
+        torch.from_numpy(d.labels[:40]),
+        x[40:],
+        d.labels[40:],
+        config,
+    )
     assert [row["lr"] for row in result.history] == pytest.approx([1e-2, 1e-2, 1e-3])
     assert result.best_val_exact == max(row["val_exact"] for row in result.history)
     with pytest.raises(ValueError, match="lr_decay_epoch"):
