@@ -13,6 +13,7 @@ from collections.abc import Sequence
 TASKS: dict[str, tuple[str, str]] = {
     "random-constraints": ("demos.random_constraints", "Random Constraints (paper Sec. 4.1)"),
     "set-cover": ("demos.set_cover", "Weighted Set Covering (paper Sec. 4.2)"),
+    "knapsack": ("demos.knapsack", "KNAPSACK from sentence descriptions (paper Sec. 4.3)"),
     "keypoints": ("demos.keypoints", "Keypoint matching, synthetic and SPair-71k (Sec. 4.4)"),
 }
 
