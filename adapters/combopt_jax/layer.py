@@ -11,7 +11,6 @@ core's message in its text).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
@@ -19,13 +18,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from combopt_core import (
+    Executor,
     ILPSolver,
+    SolutionCache,
+    SolutionPool,
     Status,
-    combopt_gradients,
-    get_solver,
     make_problem,
-    solve_batch,
 )
+from combopt_core.layer import LayerOptions
 
 
 class ILPInfo(NamedTuple):
@@ -39,17 +39,6 @@ class ILPInfo(NamedTuple):
     status: jax.Array
     infeasible: jax.Array
     objective: jax.Array
-
-
-@dataclass(frozen=True)
-class _Options:
-    solver: ILPSolver
-    lb: Any
-    ub: Any
-    tau: float
-    workers: int | None
-    time_limit: float | None
-    verify: bool
 
 
 @functools.lru_cache(maxsize=256)
@@ -68,18 +57,11 @@ def _float_dtype(x: jax.Array) -> Any:
     return x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
 
 
-def _build(options: _Options):
+def _build(options: LayerOptions):
     """The ``custom_vjp`` function ``(c, A, b) -> (y, status, objective)`` for ``options``."""
 
     def host_solve(c, A, b):
-        problem = make_problem(np.asarray(c), np.asarray(A), np.asarray(b), options.lb, options.ub)
-        result = solve_batch(
-            options.solver,
-            problem,
-            workers=options.workers,
-            time_limit=options.time_limit,
-            verify=options.verify,
-        )
+        _, result = options.solve(np.asarray(c), np.asarray(A), np.asarray(b))
         dtype = np.asarray(c).dtype
         return (
             result.y.reshape(np.shape(c)).astype(dtype),
@@ -87,19 +69,12 @@ def _build(options: _Options):
             result.objective.astype(dtype),
         )
 
-    def host_grad(dy, y, A, b):
+    def host_grad(dy, y, A, b, status):
         c0 = np.zeros(np.shape(y), dtype=np.float64)
         problem = make_problem(c0, np.asarray(A), np.asarray(b), options.lb, options.ub)
         yy = np.asarray(y, dtype=np.float64).reshape(problem.c.shape)
-        g = combopt_gradients(
-            np.asarray(dy, dtype=np.float64).reshape(yy.shape),
-            yy,
-            problem.A,
-            problem.b,
-            problem.lb,
-            problem.ub,
-            tau=options.tau,
-        )
+        dy = np.asarray(dy, dtype=np.float64).reshape(yy.shape)
+        g = options.gradients(problem, yy, dy, np.asarray(status) == int(Status.ERROR))
         return (
             g.dc.reshape(np.shape(y)).astype(np.asarray(y).dtype),
             g.dA.reshape(np.shape(A)).astype(np.asarray(A).dtype),
@@ -121,17 +96,17 @@ def _build(options: _Options):
 
     def ilp_fwd(c, A, b):
         y, status, objective = forward(c, A, b)
-        return (y, status, objective), (y, A, b)
+        return (y, status, objective), (y, A, b, status)
 
     def ilp_bwd(residuals, cotangents):
-        y, A, b = residuals
+        y, A, b, status = residuals
         dy = cotangents[0]
         shapes = (
             jax.ShapeDtypeStruct(y.shape, y.dtype),
             jax.ShapeDtypeStruct(A.shape, A.dtype),
             jax.ShapeDtypeStruct(b.shape, b.dtype),
         )
-        return jax.pure_callback(host_grad, shapes, dy, y, A, b, vmap_method="sequential")
+        return jax.pure_callback(host_grad, shapes, dy, y, A, b, status, vmap_method="sequential")
 
     ilp.defvjp(ilp_fwd, ilp_bwd)
     return ilp
@@ -145,15 +120,8 @@ class ILPLayer:
     CombOptNet gradient rule (``combopt_core.gradient``). Calls compose with ``jax.grad``,
     ``jax.jit`` and ``jax.vmap`` (under ``vmap`` the host solves one mapped slice at a time).
 
-    Args:
-        lb, ub: the box, scalars or ``(n,)`` sequences; finite.
-        solver: a backend name or an ``ILPSolver``; ``None`` picks ``$COMBOPT_SOLVER``,
-            else HiGHS.
-        tau: soft-minimum temperature of the constraint gradient (0.5 in the paper; 0 = hard).
-        workers: parallel solves per batch (default: the machine's cores).
-        time_limit: seconds per instance, ``None`` for none.
-        verify: check every solver answer against the float problem.
-        solver_options: keyword options for the backend when ``solver`` is a name.
+    Args: as ``combopt_core.layer.LayerOptions.build`` (``lb, ub, solver, tau, workers,
+    time_limit, verify, solver_options, on_error, executor, cache, pool``).
 
     Call: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
     shared ``(m,)``. Returns ``y`` shaped like ``c`` in ``c``'s floating dtype (integer
@@ -174,19 +142,14 @@ class ILPLayer:
         time_limit: float | None = None,
         verify: bool = True,
         solver_options: dict[str, Any] | None = None,
+        on_error: str = "flag",
+        executor: Executor | str | None = None,
+        cache: SolutionCache | None = None,
+        pool: SolutionPool | None = None,
     ) -> None:
-        if tau < 0:
-            raise ValueError(f"tau: must be >= 0, got {tau}")
-        if not hasattr(solver, "solve"):
-            solver = get_solver(solver, **(solver_options or {}))
-        self.options = _Options(
-            solver=solver,
-            lb=lb,
-            ub=ub,
-            tau=float(tau),
-            workers=workers,
-            time_limit=time_limit,
-            verify=verify,
+        self.options, _ = LayerOptions.build(
+            lb, ub, solver, tau, workers, time_limit, verify, solver_options, on_error,
+            executor, cache, pool,
         )
         self._ilp = _build(self.options)
 

@@ -6,7 +6,7 @@ paper's gradients for ``c``, ``A`` and ``b`` in the backward pass.
 """
 
 from .constraints import CombOptNet, LearnableConstraints
-from .function import ILPFunction, SolveOptions
+from .function import ILPFunction
 from .layer import ILPInfo, ILPLayer
 
 __all__ = [
@@ -15,5 +15,4 @@ __all__ = [
     "ILPInfo",
     "ILPLayer",
     "LearnableConstraints",
-    "SolveOptions",
 ]

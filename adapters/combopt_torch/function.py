@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from combopt_core import (
-    Executor,
-    ILPSolver,
-    SolutionCache,
-    SolutionPool,
-    ProblemValidationError,
-    combopt_gradients,
-    make_problem,
-    solve_batch,
-)
-
-
-@dataclass(frozen=True)
-class SolveOptions:
-    """Everything fixed at construction: solver, box, temperature, parallelism."""
-
-    solver: ILPSolver
-    lb: np.ndarray | float
-    ub: np.ndarray | float
-    tau: float = 0.5
-    workers: int | None = None
-    time_limit: float | None = None
-    verify: bool = True
-    on_error: str = "flag"
-    executor: Executor | str | None = None
-    cache: SolutionCache | None = None
-    pool: SolutionPool | None = None
+from combopt_core import ProblemValidationError
+from combopt_core.layer import LayerOptions
 
 
 def to_numpy(name: str, t: torch.Tensor) -> np.ndarray:
@@ -69,21 +42,8 @@ class ILPFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, c, A, b, options: SolveOptions):  # noqa: D401 - autograd signature
-        problem = make_problem(
-            to_numpy("c", c), to_numpy("A", A), to_numpy("b", b), options.lb, options.ub
-        )
-        result = solve_batch(
-            options.solver,
-            problem,
-            workers=options.workers,
-            time_limit=options.time_limit,
-            verify=options.verify,
-            on_error=options.on_error,
-            executor=options.executor,
-            cache=options.cache,
-            pool=options.pool,
-        )
+    def forward(ctx, c, A, b, options: LayerOptions):  # noqa: D401 - autograd signature
+        problem, result = options.solve(to_numpy("c", c), to_numpy("A", A), to_numpy("b", b))
         ctx.problem = problem
         ctx.y = result.y
         ctx.failed = result.failed
@@ -101,18 +61,8 @@ class ILPFunction(torch.autograd.Function):
         c_req, A_req, b_req, _ = ctx.needs_input_grad
         if not (c_req or A_req or b_req):
             return None, None, None, None
-        problem = ctx.problem
         dy = to_numpy("dy", dy).reshape(ctx.y.shape)
-        dy = np.where(ctx.failed[:, None], 0.0, dy)  # a failed solve says nothing about A, b, c
-        g = combopt_gradients(
-            dy,
-            ctx.y,
-            problem.A,
-            problem.b,
-            problem.lb,
-            problem.ub,
-            tau=ctx.options.tau,
-        )
+        g = ctx.options.gradients(ctx.problem, ctx.y, dy, ctx.failed)
 
         grads = []
         for value, needed, (shape, dtype, device) in zip(

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from combopt_core import Executor, ILPSolver, SolutionCache, SolutionPool, Status, get_solver
-from combopt_core.executors import check_workers
-from combopt_core.failures import check_on_error
-from combopt_core.registry import default_registry
-from combopt_core.spec import check_time_limit
+from combopt_core.layer import LayerOptions
 
-from .function import ILPFunction, SolveOptions
+from .function import ILPFunction
 
 
 class ILPInfo(NamedTuple):
@@ -83,32 +79,11 @@ class ILPLayer(nn.Module):
         pool: SolutionPool | None = None,
     ) -> None:
         super().__init__()
-        if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
-            raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
-        check_on_error(on_error)
-        if workers is not None:
-            check_workers(workers)
-        # How to rebuild the solver in another process: (backend name, options), or None
+        # _solver_recipe: how to rebuild a solver chosen by name in another process; None
         # when the caller passed a solver object (which then has to pickle itself).
-        self._solver_recipe: tuple[str, dict[str, Any]] | None = None
-        if not hasattr(solver, "solve"):
-            recipe = (default_registry().resolve_name(solver), dict(solver_options or {}))
-            solver = get_solver(solver, **recipe[1])  # checks the name, then resolves it
-            self._solver_recipe = recipe
-        elif solver_options:
-            raise ValueError("solver_options: only used when solver is a backend name")
-        self.options = SolveOptions(
-            solver=solver,
-            lb=lb,
-            ub=ub,
-            tau=float(tau),
-            workers=workers,
-            time_limit=check_time_limit(time_limit),
-            verify=verify,
-            on_error=on_error,
-            executor=executor,
-            cache=cache,
-            pool=pool,
+        self.options, self._solver_recipe = LayerOptions.build(
+            lb, ub, solver, tau, workers, time_limit, verify, solver_options, on_error,
+            executor, cache, pool,
         )
 
     @property

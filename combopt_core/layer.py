@@ -1,0 +1,127 @@
+"""What every framework adapter's ILP layer needs from the core, in one place.
+
+``LayerOptions.build`` validates what a layer fixes at construction (solver, box,
+temperature, parallelism, failure policy); ``solve`` runs the forward pass on numpy arrays
+and ``gradients`` the backward pass, so that the PyTorch and JAX layers differ only in how
+they move tensors to and from the host.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .batch import solve_batch
+from .cache import SolutionCache, SolutionPool
+from .executors import Executor, check_workers
+from .failures import check_on_error
+from .gradient import Gradients, combopt_gradients
+from .registry import default_registry, get_solver
+from .result import BatchSolution
+from .solver import ILPSolver
+from .spec import ILPProblem, check_time_limit, make_problem
+
+#: How to rebuild a solver chosen by name in another process: (backend name, options).
+SolverRecipe = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """Everything a layer fixes at construction. See ``build`` for the meaning of each."""
+
+    solver: ILPSolver
+    lb: Any
+    ub: Any
+    tau: float = 0.5
+    workers: int | None = None
+    time_limit: float | None = None
+    verify: bool = True
+    on_error: str = "flag"
+    executor: Executor | str | None = None
+    cache: SolutionCache | None = None
+    pool: SolutionPool | None = None
+
+    @classmethod
+    def build(
+        cls,
+        lb: Any = 0.0,
+        ub: Any = 1.0,
+        solver: str | ILPSolver | None = None,
+        tau: float = 0.5,
+        workers: int | None = None,
+        time_limit: float | None = None,
+        verify: bool = True,
+        solver_options: dict[str, Any] | None = None,
+        on_error: str = "flag",
+        executor: Executor | str | None = None,
+        cache: SolutionCache | None = None,
+        pool: SolutionPool | None = None,
+    ) -> tuple["LayerOptions", SolverRecipe | None]:
+        """Validated options, and the recipe of a solver chosen by name (else ``None``).
+
+        Args:
+            lb, ub: the box, scalars or ``(n,)`` sequences; finite.
+            solver: a backend name or an ``ILPSolver``; ``None`` picks ``$COMBOPT_SOLVER``,
+                else HiGHS.
+            tau: soft-minimum temperature of the constraint gradient (0.5 in the paper).
+            workers: parallel solves per batch (default: the machine's cores).
+            time_limit: seconds per instance, ``None`` for none.
+            verify: check every solver answer against the float problem.
+            solver_options: keyword options for the backend when ``solver`` is a name.
+            on_error: ``"flag"`` a failing instance (fallback point, zero gradient,
+                a warning) or ``"raise"`` a ``SolverError`` naming it.
+            executor, cache, pool: passed to ``solve_batch``.
+        """
+        if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
+            raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
+        check_on_error(on_error)
+        if workers is not None:
+            check_workers(workers)
+        recipe = None
+        if not hasattr(solver, "solve"):
+            recipe = (default_registry().resolve_name(solver), dict(solver_options or {}))
+            solver = get_solver(solver, **recipe[1])  # checks the name, then resolves it
+        elif solver_options:
+            raise ValueError("solver_options: only used when solver is a backend name")
+        options = cls(
+            solver=solver,
+            lb=lb,
+            ub=ub,
+            tau=float(tau),
+            workers=workers,
+            time_limit=check_time_limit(time_limit),
+            verify=verify,
+            on_error=on_error,
+            executor=executor,
+            cache=cache,
+            pool=pool,
+        )
+        return options, recipe
+
+    def solve(self, c: Any, A: Any, b: Any) -> tuple[ILPProblem, BatchSolution]:
+        """The forward pass on host arrays: the validated problem and its solutions."""
+        problem = make_problem(c, A, b, self.lb, self.ub)
+        result = solve_batch(
+            self.solver,
+            problem,
+            workers=self.workers,
+            time_limit=self.time_limit,
+            verify=self.verify,
+            on_error=self.on_error,
+            executor=self.executor,
+            cache=self.cache,
+            pool=self.pool,
+        )
+        return problem, result
+
+    def gradients(
+        self, problem: ILPProblem, y: np.ndarray, dy: np.ndarray, failed: np.ndarray
+    ) -> Gradients:
+        """The backward pass: ``(dc, dA, db)`` in float64; failed instances give none."""
+        dy = np.where(failed[:, None], 0.0, dy)  # a failed solve says nothing about A, b, c
+        return combopt_gradients(
+            dy, y, problem.A, problem.b, problem.lb, problem.ub, tau=self.tau
+        )
