@@ -124,6 +124,20 @@ class KnapsackDataset:
         raise ValueError(f"name: expected 'train' or 'test', got {name!r}")
 
 
+def as_item_arrays(
+    weights: np.ndarray, other: np.ndarray, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``weights`` and ``other`` as float64 ``(N, n)`` arrays of one shape, else ValueError."""
+    weights = np.asarray(weights, dtype=np.float64)
+    other = np.asarray(other, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape != other.shape:
+        raise ValueError(
+            f"weights, {name}: expected two (N, n) arrays of one shape, got {weights.shape} "
+            f"and {other.shape}"
+        )
+    return weights, other
+
+
 def all_subsets(n: int = NUM_ITEMS) -> np.ndarray:
     """Every 0/1 vector of length ``n``, row ``k`` = bits of ``k`` (item ``i`` = bit ``i``)."""
     k = np.arange(2**n)
@@ -143,13 +157,7 @@ def solve_exact(
         ``(labels (N, n) uint8, optimum (N,), num_optima (N,))``: the optimal subset of least
         weight, then of smallest bitmask; its total price; and the number of optimal subsets.
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    prices = np.asarray(prices, dtype=np.float64)
-    if weights.ndim != 2 or weights.shape != prices.shape:
-        raise ValueError(
-            f"weights, prices: expected two (N, n) arrays of one shape, got {weights.shape} "
-            f"and {prices.shape}"
-        )
+    weights, prices = as_item_arrays(weights, prices, "prices")
     subsets = all_subsets(weights.shape[1])
     total_w = weights @ subsets.T  # (N, 2^n)
     total_p = np.where(total_w <= capacity, prices @ subsets.T, -np.inf)

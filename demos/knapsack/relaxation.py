@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data import as_item_arrays
+
 
 def _check(weights: np.ndarray, other: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    weights = np.asarray(weights, dtype=np.float64)
-    other = np.asarray(other, dtype=np.float64)
-    if weights.ndim != 2 or weights.shape != other.shape:
-        raise ValueError(
-            f"weights, {name}: expected two (N, n) arrays of one shape, got {weights.shape} "
-            f"and {other.shape}"
-        )
+    weights, other = as_item_arrays(weights, other, name)
     if np.any(weights <= 0):
         raise ValueError("weights: must be positive")
     return weights, other
