@@ -1,16 +1,25 @@
-"""``GurobiSolver``: one ILP per call, on a per-thread Gurobi environment."""
+"""``GurobiSolver``: exact ILP solves on a per-thread Gurobi environment and model.
+
+Model reuse: each thread keeps its last model; when the next instance has the same ``A``,
+``b`` and bounds (a shared constraint set, or learned constraints unchanged between calls),
+only the objective coefficients are replaced (the ``Obj`` attribute) before re-optimising.
+Gurobi may then start from the previous incumbent, which stays feasible because the
+constraints did not change; the answer is still an exact optimum.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import gurobipy as gp
 import numpy as np
 from gurobipy import GRB
 
-from combopt_core import BackendUnavailableError, ILPInstance, Solution, Status
+from combopt_core import BackendUnavailableError, ILPInstance, ILPProblem, Solution, Status
 
 # Gurobi error codes (gurobipy.GRB.Error): size-limited licence exceeded, no licence at all.
 SIZE_LIMIT_EXCEEDED = 10010
@@ -37,6 +46,17 @@ def start_env(options: dict[str, Any]) -> gp.Env:
     return env
 
 
+@contextlib.contextmanager
+def _licence_errors(instance: ILPInstance) -> Iterator[None]:
+    """Turn Gurobi's licence errors (size limit, no licence) into ``BackendUnavailableError``."""
+    try:
+        yield
+    except gp.GurobiError as exc:
+        if exc.errno in (SIZE_LIMIT_EXCEEDED, NO_LICENSE):
+            raise _licence_error(exc, instance) from exc
+        raise
+
+
 def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> BackendUnavailableError:
     if exc.errno == SIZE_LIMIT_EXCEEDED:
         return BackendUnavailableError(
@@ -48,19 +68,40 @@ def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> BackendUnavail
     return BackendUnavailableError(f"gurobi: no usable Gurobi licence ({exc})")
 
 
+class _Loaded:
+    """A thread's Gurobi model, its variables, and the constraints it holds (``None``: none)."""
+
+    def __init__(self, model: gp.Model, x: gp.MVar, key: tuple[np.ndarray, ...]) -> None:
+        self.model = model
+        self.x = x
+        self.key = key  # (A, b, lb, ub) of the loaded model
+
+    def holds(self, instance: ILPInstance) -> bool:
+        parts = (instance.A, instance.b, instance.lb, instance.ub)
+        return all(np.array_equal(x, y) for x, y in zip(self.key, parts))
+
+
 class GurobiSolver:
     """Exact single-threaded Gurobi MIP solves.
 
     Args:
         options: extra Gurobi parameters (name -> value) set on every environment, e.g.
             ``{"Seed": 1}``; they override the exactness defaults, so keep gaps at zero.
+        reuse_model: keep each thread's model between solves and, when ``A``, ``b`` and the
+            bounds are unchanged, only replace the costs. ``False`` builds a fresh model for
+            every instance.
+
+    Thread-safe: one environment and one model per thread (Gurobi objects must not be shared
+    between threads). Gurobi releases the GIL while it solves, so batches run on threads.
     """
 
     name = "gurobi"
     releases_gil = True
+    parallelism = "threads"
 
-    def __init__(self, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
+        self.reuse_model = bool(reuse_model)
         self._local = threading.local()
 
     def _env(self) -> gp.Env:
@@ -71,31 +112,58 @@ class GurobiSolver:
         return env
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
-        try:
-            return self._solve(instance, time_limit)
-        except gp.GurobiError as exc:
-            if exc.errno in (SIZE_LIMIT_EXCEEDED, NO_LICENSE):
-                raise _licence_error(exc, instance) from exc
-            raise
+        with _licence_errors(instance):
+            return self._solve_loaded(self._load(instance), instance, time_limit)
 
-    def _solve(self, instance: ILPInstance, time_limit: float | None) -> Solution:
-        with gp.Model(env=self._env()) as model:
-            x = model.addVars(
-                instance.num_vars,
-                lb=instance.lb.tolist(),
-                ub=instance.ub.tolist(),
-                obj=instance.c.tolist(),
-                vtype=GRB.INTEGER,
-            )
-            xs = x.values()
-            for row, rhs in zip(instance.A.tolist(), instance.b.tolist()):
-                model.addLConstr(gp.LinExpr(row, xs), GRB.LESS_EQUAL, rhs)
-            model.Params.TimeLimit = GRB.INFINITY if time_limit is None else float(time_limit)
+    def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
+        """Solve a chunk in order; a shared constraint set is loaded (or checked) once."""
+        if not (problem.shared and self.reuse_model):
+            return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
+        first = problem.instance(0)
+        with _licence_errors(first):
+            loaded = self._load(first)
+            return [
+                self._solve_loaded(loaded, problem.instance(i), time_limit)
+                for i in range(problem.batch_size)
+            ]
+
+    def _load(self, instance: ILPInstance) -> _Loaded:
+        """The thread's model holding ``instance``'s constraints (its costs set later)."""
+        loaded = getattr(self._local, "loaded", None)
+        if self.reuse_model and loaded is not None and loaded.holds(instance):
+            return loaded
+        if loaded is not None:
+            self._local.loaded = None
+            loaded.model.dispose()
+        model = gp.Model(env=self._env())
+        x = model.addMVar(instance.num_vars, lb=instance.lb, ub=instance.ub, vtype=GRB.INTEGER)
+        if instance.num_constraints:
+            model.addMConstr(instance.A, x, GRB.LESS_EQUAL, instance.b)
+        key = tuple(
+            np.array(v, dtype=np.float64)
+            for v in (instance.A, instance.b, instance.lb, instance.ub)
+        )
+        loaded = _Loaded(model, x, key)
+        if self.reuse_model:
+            self._local.loaded = loaded
+        return loaded
+
+    def _solve_loaded(
+        self, loaded: _Loaded, instance: ILPInstance, time_limit: float | None
+    ) -> Solution:
+        """Set ``instance``'s costs on the loaded model and solve it."""
+        model = loaded.model
+        loaded.x.Obj = instance.c
+        model.Params.TimeLimit = GRB.INFINITY if time_limit is None else float(time_limit)
+        try:
             start = time.perf_counter()
             model.optimize()
             elapsed = time.perf_counter() - start
             status = model.Status
-            y = np.round(np.array(model.getAttr("X", xs))) if model.SolCount > 0 else None
+            y = np.round(loaded.x.X) if model.SolCount > 0 else None
+        finally:
+            if not self.reuse_model:
+                model.dispose()
         if status == GRB.INTERRUPTED:  # Ctrl-C while solving: stop the batch, as Python would
             raise KeyboardInterrupt
         if status == GRB.OPTIMAL:
