@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 pytest.importorskip("gurobipy")
-import combopt_gurobi  # noqa: E402
-from combopt_gurobi import solver as gurobi_module  # noqa: E402
-from combopt_gurobi.solver import GurobiSolver  # noqa: E402
+import combopt_gurobi
+from combopt_gurobi import solver as gurobi_module
+from combopt_gurobi.solver import GurobiSolver
 
-from combopt_core import (  # noqa: E402
+from combopt_core import (
     SerialExecutor,
     Status,
     ThreadExecutor,
@@ -20,7 +20,7 @@ from combopt_core import (  # noqa: E402
     solve_batch,
 )
 
-from .perf_helpers import BruteForceSolver, random_problem  # noqa: E402
+from .perf_helpers import BruteForceSolver, random_problem
 
 if combopt_gurobi.licence_problem() is not None:
     pytest.skip(combopt_gurobi.licence_problem(), allow_module_level=True)
