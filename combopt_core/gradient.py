@@ -162,16 +162,22 @@ def combopt_gradients(
     return _numpy_gradients(dy, y, A, b, lb, ub, tau, feasibility_tol)
 
 
+def check_implementation(implementation: str | None, name: str = "implementation") -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``implementation`` is ``None`` or one of
+    :data:`IMPLEMENTATIONS`."""
+    if implementation is not None and implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"{name}: must be one of {', '.join(IMPLEMENTATIONS)}, got {implementation!r}"
+        )
+
+
 def _use_kernel(implementation: str | None, elements: int) -> bool:
     """Resolve ``implementation`` (argument, else environment, else ``"auto"``)."""
     source = "implementation"
     if implementation is None:
         implementation = os.environ.get(IMPLEMENTATION_ENV, "").strip().lower() or "auto"
         source = IMPLEMENTATION_ENV
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(
-            f"{source}: must be one of {', '.join(IMPLEMENTATIONS)}, got {implementation!r}"
-        )
+    check_implementation(implementation, source)
     if implementation == "numba":
         _import_kernel()  # a clear error when numba is missing
         return True

@@ -18,7 +18,7 @@ from .batch import solve_batch
 from .cache import SolutionCache, SolutionPool
 from .executors import Executor, check_workers
 from .failures import check_on_error
-from .gradient import Gradients, combopt_gradients
+from .gradient import Gradients, check_implementation, combopt_gradients
 from .registry import default_registry, get_solver
 from .result import BatchSolution
 from .solver import ILPSolver
@@ -43,6 +43,7 @@ class LayerOptions:
     executor: Executor | str | None = None
     cache: SolutionCache | None = None
     pool: SolutionPool | None = None
+    backward: str | None = None
 
     @classmethod
     def build(
@@ -59,6 +60,7 @@ class LayerOptions:
         executor: Executor | str | None = None,
         cache: SolutionCache | None = None,
         pool: SolutionPool | None = None,
+        backward: str | None = None,
     ) -> tuple["LayerOptions", SolverRecipe | None]:
         """Validated options, and the recipe of a solver chosen by name (else ``None``).
 
@@ -74,10 +76,13 @@ class LayerOptions:
             on_error: ``"flag"`` a failing instance (fallback point, zero gradient,
                 a warning) or ``"raise"`` a ``SolverError`` naming it.
             executor, cache, pool: passed to ``solve_batch``.
+            backward: the backward's implementation, ``"auto"``, ``"numpy"`` or ``"numba"``
+                (see ``combopt_gradients``); ``None``: ``$COMBOPT_BACKWARD``, else ``"auto"``.
         """
         if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
             raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
         check_on_error(on_error)
+        check_implementation(backward, "backward")
         if workers is not None:
             check_workers(workers)
         recipe = None
@@ -98,6 +103,7 @@ class LayerOptions:
             executor=executor,
             cache=cache,
             pool=pool,
+            backward=backward,
         )
         return options, recipe
 
@@ -123,5 +129,12 @@ class LayerOptions:
         """The backward pass: ``(dc, dA, db)`` in float64; failed instances give none."""
         dy = np.where(failed[:, None], 0.0, dy)  # a failed solve says nothing about A, b, c
         return combopt_gradients(
-            dy, y, problem.A, problem.b, problem.lb, problem.ub, tau=self.tau
+            dy,
+            y,
+            problem.A,
+            problem.b,
+            problem.lb,
+            problem.ub,
+            tau=self.tau,
+            implementation=self.backward,
         )

@@ -128,6 +128,36 @@ def test_layer_rejects_negative_tau():
         ILPLayer(0, 1, tau=-0.1)
 
 
+def test_layer_rejects_unknown_backward_implementation():
+    with pytest.raises(ValueError, match=r"^backward: must be one of auto, numpy, numba"):
+        ILPLayer(0, 1, backward="fortran")
+
+
+def _layer_gradients(rc, layer):
+    A = rc["A"].clone().requires_grad_(True)
+    b = rc["b"].clone().requires_grad_(True)
+    c = rc["c_train"][:16].clone().requires_grad_(True)
+    y = layer(c, A, b)
+    torch.nn.functional.mse_loss(y, rc["y_train"][:16].double() * 0.5).backward()
+    return c.grad, A.grad, b.grad
+
+
+def test_backward_argument_overrides_the_environment(rc, monkeypatch):
+    monkeypatch.setenv("COMBOPT_BACKWARD", "fortran")
+    with pytest.raises(ValueError, match="COMBOPT_BACKWARD"):  # the layer defers to the env
+        _layer_gradients(rc, ILPLayer(0, 1, solver="highs"))
+    assert all(g is not None for g in _layer_gradients(rc, ILPLayer(0, 1, backward="numpy")))
+
+
+def test_numba_and_numpy_backward_agree_through_the_layer(rc):
+    pytest.importorskip("numba")
+    numpy_grads = _layer_gradients(rc, ILPLayer(0, 1, solver="highs", backward="numpy"))
+    numba_grads = _layer_gradients(rc, ILPLayer(0, 1, solver="highs", backward="numba"))
+    assert numpy_grads[1].abs().sum() > 0  # the constraints get a gradient at all
+    for got, want in zip(numba_grads, numpy_grads):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("lb, ub", [(0.0, 1.0), (-5.0, 5.0)])
 def test_learnable_constraints_initialise_as_in_the_paper(lb, ub):
     g = torch.Generator().manual_seed(0)

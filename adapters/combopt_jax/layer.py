@@ -121,7 +121,7 @@ class ILPLayer:
     ``jax.jit`` and ``jax.vmap`` (under ``vmap`` the host solves one mapped slice at a time).
 
     Args: as ``combopt_core.layer.LayerOptions.build`` (``lb, ub, solver, tau, workers,
-    time_limit, verify, solver_options, on_error, executor, cache, pool``).
+    time_limit, verify, solver_options, on_error, executor, cache, pool, backward``).
 
     Call: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
     shared ``(m,)``. Returns ``y`` shaped like ``c`` in ``c``'s floating dtype (integer
@@ -146,10 +146,11 @@ class ILPLayer:
         executor: Executor | str | None = None,
         cache: SolutionCache | None = None,
         pool: SolutionPool | None = None,
+        backward: str | None = None,
     ) -> None:
         self.options, _ = LayerOptions.build(
             lb, ub, solver, tau, workers, time_limit, verify, solver_options, on_error,
-            executor, cache, pool,
+            executor, cache, pool, backward,
         )
         self._ilp = _build(self.options)
 

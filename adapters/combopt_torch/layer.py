@@ -51,6 +51,9 @@ class ILPLayer(nn.Module):
         executor, cache, pool: passed to ``combopt_core.solve_batch``: where instances are
             solved (default: what the backend declares), an opt-in ``SolutionCache`` of
             exact answers, an opt-in ``SolutionPool`` that solves only a fraction.
+        backward: the backward's implementation: ``"auto"`` (the compiled kernel for large
+            batches when numba is installed), ``"numpy"`` or ``"numba"``; ``None`` (default):
+            ``$COMBOPT_BACKWARD``, else ``"auto"``.
 
     Forward: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
     shared ``(m,)``. Returns ``y`` shaped like ``c``, or ``(y, ILPInfo)`` with
@@ -77,13 +80,14 @@ class ILPLayer(nn.Module):
         executor: Executor | str | None = None,
         cache: SolutionCache | None = None,
         pool: SolutionPool | None = None,
+        backward: str | None = None,
     ) -> None:
         super().__init__()
         # _solver_recipe: how to rebuild a solver chosen by name in another process; None
         # when the caller passed a solver object (which then has to pickle itself).
         self.options, self._solver_recipe = LayerOptions.build(
             lb, ub, solver, tau, workers, time_limit, verify, solver_options, on_error,
-            executor, cache, pool,
+            executor, cache, pool, backward,
         )
 
     @property

@@ -155,3 +155,15 @@ def test_negative_tau_and_unknown_solver_are_rejected():
 
     with pytest.raises(BackendNotFoundError, match="no-such-solver"):
         ILPLayer(solver="no-such-solver")
+
+
+def test_backward_implementation_is_validated_and_used(monkeypatch):
+    with pytest.raises(ValueError, match=r"^backward: must be one of"):
+        ILPLayer(backward="fortran")
+    monkeypatch.setenv("COMBOPT_BACKWARD", "fortran")  # only consulted when backward is None
+    c, A, b, lb, ub, dy = random_batch(1, shared=True, dense=False)
+    _, dc, _, _ = jax_vjp(ILPLayer(lb, ub, backward="numpy"), c, A, b, dy)
+    assert np.all(np.isfinite(np.asarray(dc)))
+    # the host callback's ValueError reaches the caller wrapped by JAX, message kept
+    with pytest.raises((ValueError, jax.errors.JaxRuntimeError), match="COMBOPT_BACKWARD"):
+        jax_vjp(ILPLayer(lb, ub), c, A, b, dy)
