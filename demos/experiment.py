@@ -206,7 +206,7 @@ def write_csv(records: Sequence[RunRecord], path: Path) -> None:
         writer = csv.DictWriter(f, fieldnames=list(asdict(records[0])))
         writer.writeheader()
         for r in records:
-            writer.writerow({k: (f"{v:.3f}" if isinstance(v, float) else v)
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v)
                              for k, v in asdict(r).items()})
 
 
