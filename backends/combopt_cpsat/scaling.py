@@ -138,26 +138,34 @@ class ScaledObjective:
 
     An optimum of the integer objective is therefore within ``2 * error`` of the float
     optimum; with the default 40 bits ``error`` is about ``n * max|y| * max|c| * 2**-41``.
+    For a batch of costs ``(B, n)``, ``coef`` is ``(B, n)`` and ``exponent`` and ``error``
+    are ``(B,)`` arrays, one scaling per row.
     """
 
     coef: np.ndarray
-    exponent: int
-    error: float
+    exponent: int | np.ndarray
+    error: float | np.ndarray
 
 
 def scale_objective(
     c: np.ndarray, lb: np.ndarray, ub: np.ndarray, bits: int = DEFAULT_OBJECTIVE_BITS
 ) -> ScaledObjective:
     """Round ``c`` to integers after a power-of-two scaling (largest cost near ``2**bits``),
-    lowering the scale so that ``|coef . y| < 2**52`` on the box (exact in float64 too)."""
+    lowering the scale so that ``|coef . y| < 2**52`` on the box (exact in float64 too).
+
+    ``c``: ``(n,)`` costs, or ``(B, n)``, each row scaled on its own (one pass for a batch).
+    An all-zero row gets exponent 0.
+    """
+    costs = np.atleast_2d(c)
     reach = np.maximum(np.abs(lb), np.abs(ub))
-    maxabs = float(np.abs(c).max(initial=0.0))
-    if maxabs == 0.0:
-        return ScaledObjective(np.zeros(c.shape, dtype=np.int64), 0, 0.0)
-    exponent = int(np.frexp(maxabs)[1])
-    room = 51 - int(np.ceil(np.log2(np.abs(c) @ (reach + 1.0))))
-    k = min(bits - exponent, room)
-    scaled = np.ldexp(c, k)
+    maxabs = np.abs(costs).max(axis=1, initial=0.0)
+    exponent = np.frexp(maxabs)[1]
+    with np.errstate(divide="ignore"):  # log2(0) = -inf for an all-zero row, masked below
+        room = 51 - np.ceil(np.log2(np.abs(costs) @ (reach + 1.0)))
+    k = np.where(maxabs == 0.0, 0, np.minimum(bits - exponent, room)).astype(np.int64)
+    scaled = np.ldexp(costs, k[:, None])
     coef = np.rint(scaled)
-    error = float(np.ldexp(np.abs(coef - scaled) @ reach, -k))
+    error = np.ldexp(np.abs(coef - scaled) @ reach, -k)
+    if np.ndim(c) == 1:
+        return ScaledObjective(coef[0].astype(np.int64), int(k[0]), float(error[0]))
     return ScaledObjective(coef.astype(np.int64), k, error)

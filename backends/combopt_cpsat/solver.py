@@ -1,7 +1,16 @@
-"""``CpSatSolver``: one ILP per call with OR-Tools CP-SAT, certified against the float data."""
+"""``CpSatSolver``: ILPs with OR-Tools CP-SAT, certified against the float data.
+
+Model reuse: each thread keeps the CP-SAT model of the last constraint set it scaled. When
+the next instance has the same ``A``, ``b`` and bounds (a shared constraint set, or unchanged
+learned constraints between steps), the rows are not scaled again and the model is not
+rebuilt: only the objective coefficients of its proto are replaced. CP-SAT carries nothing
+from one solve to the next (every solve starts from the model alone, without hints), so a
+reused model answers exactly as a fresh one would, ties included.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -9,11 +18,12 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from combopt_core import ILPInstance, Solution, Status
+from combopt_core import ILPInstance, ILPProblem, Solution, Status
 
-from .scaling import DEFAULT_BITS, ScaledObjective, ScaledRows, scale_objective, scale_rows
+from .scaling import DEFAULT_BITS, ScaledRows, scale_objective, scale_rows
 
 FEAS_TOL = 1e-9  # a point is feasible when A y <= b + FEAS_TOL * max(1, |b|), row by row
+_INT64_MIN = -(2**63)  # CP-SAT's "no lower bound" for a linear constraint's domain
 
 
 class _CpModel(cp_model.CpModel):
@@ -22,6 +32,34 @@ class _CpModel(cp_model.CpModel):
 
     def _add_pre_pep8_methods(self) -> None:
         pass
+
+
+def build_model(lb: np.ndarray, ub: np.ndarray, coef: np.ndarray, rhs: np.ndarray) -> _CpModel:
+    """The CP-SAT model ``coef @ y <= rhs``, ``lb <= y <= ub``, ``y`` integer, written
+    straight into its proto (variable ``j`` is proto variable ``j``).
+
+    Its objective lists every variable with coefficient 0; :func:`set_objective` fills it in.
+    """
+    model = _CpModel()
+    proto = model.proto
+    n = lb.shape[0]
+    for lo, hi in zip(lb.astype(np.int64).tolist(), ub.astype(np.int64).tolist()):
+        proto.variables.add().domain.extend((lo, hi))
+    for row, r in zip(coef.tolist(), rhs.tolist()):
+        linear = proto.constraints.add().linear
+        linear.vars.extend(range(n))
+        linear.coeffs.extend(row)
+        linear.domain.extend((_INT64_MIN, r))
+    proto.objective.vars.extend(range(n))
+    proto.objective.coeffs.extend([0] * n)
+    return model
+
+
+def set_objective(model: _CpModel, coef: list[int]) -> None:
+    """Replace the objective coefficients of a :func:`build_model` model by ``coef``."""
+    coeffs = model.proto.objective.coeffs
+    coeffs.clear()
+    coeffs.extend(coef)
 
 
 @dataclass(frozen=True)
@@ -34,11 +72,49 @@ class _Run:
     detail: str = ""
 
 
-def violated_row(instance: ILPInstance, y: np.ndarray) -> int | None:
-    """The first row of ``A y <= b`` that ``y`` violates beyond ``FEAS_TOL``, else ``None``."""
-    excess = instance.A @ y - instance.b - FEAS_TOL * np.maximum(1.0, np.abs(instance.b))
-    bad = np.flatnonzero(excess > 0)
-    return int(bad[0]) if bad.size else None
+class _Loaded:
+    """A thread's scaled constraint set and its models, with the data they were built from.
+
+    ``relaxed`` is built with the rows (``None`` when the rows are trivially infeasible);
+    ``tight``, the restriction, only when first needed.
+    """
+
+    def __init__(self, instance: ILPInstance, bits: int) -> None:
+        self.A, self.b, self.lb, self.ub = (
+            np.array(x, dtype=np.float64)
+            for x in (instance.A, instance.b, instance.lb, instance.ub)
+        )
+        self.rows: ScaledRows = scale_rows(
+            self.A, self.b, self.lb, self.ub, bits, feas_tol=FEAS_TOL
+        )
+        self.relaxed: _CpModel | None = None
+        if not self.rows.trivially_infeasible:
+            self.relaxed = build_model(self.lb, self.ub, self.rows.coef, self.rows.relaxed)
+        self._tight: _CpModel | None = None
+        self._slack = FEAS_TOL * np.maximum(1.0, np.abs(self.b))
+
+    def holds(self, instance: ILPInstance) -> bool:
+        """Whether this was built from ``instance``'s ``A``, ``b`` and bounds."""
+        return all(
+            np.array_equal(x, y)
+            for x, y in zip(
+                (self.A, self.b, self.lb, self.ub),
+                (instance.A, instance.b, instance.lb, instance.ub),
+            )
+        )
+
+    def tight(self) -> _CpModel:
+        """The restriction's model (built on the first call)."""
+        if self._tight is None:
+            self._tight = build_model(self.lb, self.ub, self.rows.coef, self.rows.tight)
+        return self._tight
+
+    def violated_rows(self, points: np.ndarray) -> np.ndarray:
+        """For each row ``y`` of ``points`` ``(B, n)``, the first row of ``A y <= b`` it
+        violates beyond ``FEAS_TOL * max(1, |b|)``, else -1."""
+        over = points @ self.A.T - self.b > self._slack
+        first = over.argmax(axis=1) if over.shape[1] else np.zeros(len(points), dtype=np.intp)
+        return np.where(over.any(axis=1), first, -1)
 
 
 class CpSatSolver:
@@ -48,15 +124,19 @@ class CpSatSolver:
     an optimum that satisfies the float constraints is then a certified optimum (of the costs
     rounded to about 40 significant bits: within ``2 * scale_objective(...).error`` of the
     float optimum). In the rare case it does not (its slack lies within the rounding
-    resolution), the integer *restriction* is solved too; if its optimum reaches the
-    relaxation's bound it is optimal, otherwise the instance is reported as ``ERROR`` with
-    both bounds in the message.
+    resolution), the integer *restriction* is solved too, within what is left of the time
+    limit; if its optimum reaches the relaxation's bound it is optimal, otherwise the
+    instance is reported as ``ERROR`` with both bounds in the message.
 
     Args:
         bits: target size ``2**bits`` of each row's largest scaled coefficient (default 24).
         presolve: run CP-SAT's presolve (off by default: faster on small models and avoids
             presolve's known wrong answers on huge coefficients).
-        options: extra ``SatParameters`` fields (name -> value), e.g. ``{"random_seed": 1}``.
+        options: extra ``SatParameters`` fields (name -> value), e.g. ``{"random_seed": 1}``;
+            ``max_time_in_seconds`` here replaces the ``time_limit`` of every solve.
+
+    Thread-safe (one ``CpSolver`` and one model per thread) and picklable (the models are
+    not pickled; each process builds its own).
     """
 
     name = "cpsat"
@@ -73,50 +153,101 @@ class CpSatSolver:
         self.bits = int(bits)
         self.presolve = bool(presolve)
         self._options = dict(options or {})
+        self._local = threading.local()
 
-    def _run(
-        self,
-        inst: ILPInstance,
-        coef: np.ndarray,
-        rhs: np.ndarray,
-        objective: ScaledObjective,
-        time_limit: float | None,
-    ) -> _Run:
-        model = _CpModel()
-        xs = [model.new_int_var(int(lo), int(hi), "") for lo, hi in zip(inst.lb, inst.ub)]
-        for row, r in zip(coef.tolist(), rhs.tolist()):
-            model.add(cp_model.LinearExpr.weighted_sum(xs, row) <= r)
-        model.minimize(cp_model.LinearExpr.weighted_sum(xs, objective.coef.tolist()))
-        solver = cp_model.CpSolver()
-        params = solver.parameters
-        params.num_workers = 1
-        params.catch_sigint_signal = False  # Ctrl-C reaches Python as KeyboardInterrupt
-        params.cp_model_presolve = self.presolve
-        params.absolute_gap_limit = 0.0
-        params.relative_gap_limit = 0.0
-        if time_limit is not None:
-            params.max_time_in_seconds = max(float(time_limit), 1e-6)
-        for key, value in self._options.items():
-            setattr(params, key, value)
+    def __getstate__(self) -> dict:
+        return {"bits": self.bits, "presolve": self.presolve, "_options": self._options}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    def _cp_solver(self) -> cp_model.CpSolver:
+        """The thread's ``CpSolver``, its parameters set once (the time limit per solve)."""
+        solver = getattr(self._local, "solver", None)
+        if solver is None:
+            solver = cp_model.CpSolver()
+            params = solver.parameters
+            params.num_workers = 1
+            params.catch_sigint_signal = False  # Ctrl-C reaches Python as KeyboardInterrupt
+            params.cp_model_presolve = self.presolve
+            params.absolute_gap_limit = 0.0
+            params.relative_gap_limit = 0.0
+            for key, value in self._options.items():
+                setattr(params, key, value)
+            self._local.solver = solver
+        return solver
+
+    def _load(self, instance: ILPInstance) -> _Loaded:
+        """The thread's scaled rows and model of ``instance``'s constraints (built if new)."""
+        loaded = getattr(self._local, "loaded", None)
+        if loaded is None or not loaded.holds(instance):
+            loaded = self._local.loaded = _Loaded(instance, self.bits)
+        return loaded
+
+    def _run(self, model: _CpModel, coef: list[int], time_limit: float | None) -> _Run:
+        """Solve ``model`` with the integer objective ``coef``."""
+        set_objective(model, coef)
+        solver = self._cp_solver()
+        if "max_time_in_seconds" not in self._options:
+            params = solver.parameters
+            if time_limit is None:
+                params.clear_max_time_in_seconds()
+            else:
+                params.max_time_in_seconds = max(float(time_limit), 1e-6)
         start = time.perf_counter()
         code = solver.solve(model)
         seconds = time.perf_counter() - start
-        status = solver.status_name(code)
         y = None
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            y = np.array([solver.value(x) for x in xs], dtype=np.float64)
+            y = np.fromiter(solver.response_proto.solution, np.float64, len(coef))
         detail = model.validate() if code == cp_model.MODEL_INVALID else ""
-        return _Run(status, y, seconds, detail)
+        return _Run(solver.status_name(code), y, seconds, detail)
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
-        start = time.perf_counter()
-        rows = scale_rows(
-            instance.A, instance.b, instance.lb, instance.ub, self.bits, feas_tol=FEAS_TOL
-        )
-        if rows.trivially_infeasible:
-            return Solution(None, Status.INFEASIBLE, message="an all-zero row of A has b < 0")
-        objective = scale_objective(instance.c, instance.lb, instance.ub)
-        first = self._run(instance, rows.coef, rows.relaxed, objective, time_limit)
+        return self._solve_costs(self._load(instance), instance.c[None], time_limit)[0]
+
+    def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
+        """Solve a chunk in order; a shared constraint set is scaled and built (or checked)
+        once, and the costs are scaled and the points checked in one pass."""
+        if not problem.shared:
+            return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
+        return self._solve_costs(self._load(problem.instance(0)), problem.c, time_limit)
+
+    def _solve_costs(
+        self, loaded: _Loaded, costs: np.ndarray, time_limit: float | None
+    ) -> list[Solution]:
+        """Minimise ``c . y`` over ``loaded``'s constraints for each row ``c`` of ``costs``.
+
+        The per-instance Python work is kept to the objective swap and the solve: costs are
+        scaled, points checked against the float rows and objectives computed for the
+        whole chunk at once.
+        """
+        if loaded.relaxed is None:
+            why = "an all-zero row of A has b < 0"
+            return [Solution(None, Status.INFEASIBLE, message=why) for _ in costs]
+        objective = scale_objective(costs, loaded.lb, loaded.ub)
+        runs = [self._run(loaded.relaxed, coef, time_limit) for coef in objective.coef.tolist()]
+        points = np.array([np.zeros(costs.shape[1]) if r.y is None else r.y for r in runs])
+        bad = loaded.violated_rows(points).tolist()
+        values = np.einsum("bn,bn->b", costs, points).tolist()
+        return [
+            self._answer(loaded, costs[i], objective.coef[i], run, bad[i], values[i], time_limit)
+            for i, run in enumerate(runs)
+        ]
+
+    def _answer(
+        self,
+        loaded: _Loaded,
+        c: np.ndarray,
+        coef: np.ndarray,
+        first: _Run,
+        bad: int,
+        value: float,
+        time_limit: float | None,
+    ) -> Solution:
+        """The answer from the relaxation's run ``first``: its point violates float row
+        ``bad`` (-1: none) and has objective ``value``."""
         if first.status == "INFEASIBLE":  # the relaxation is infeasible, so is the problem
             return Solution(None, Status.INFEASIBLE, solve_time=first.seconds, message="infeasible")
         if first.status == "MODEL_INVALID":
@@ -128,11 +259,10 @@ class CpSatSolver:
             )
         if first.y is None:  # UNKNOWN: stopped before finding any point
             return self._no_point(first, time_limit)
-        bad = violated_row(instance, first.y)
-        if bad is None:
+        if bad < 0:
             status = Status.OPTIMAL if first.status == "OPTIMAL" else Status.TIME_LIMIT
             message = "" if status == Status.OPTIMAL else "time limit reached"
-            return Solution(first.y, status, float(instance.c @ first.y), first.seconds, message)
+            return Solution(first.y, status, value, first.seconds, message)
         if first.status != "OPTIMAL":
             return Solution(
                 None,
@@ -141,30 +271,30 @@ class CpSatSolver:
                 message="time limit reached; the incumbent violated the float "
                 f"constraint {bad} and was dropped",
             )
-        return self._restrict(instance, rows, objective, first, bad, start, time_limit)
+        return self._restrict(loaded, c, coef, first, bad, value, time_limit)
 
     def _restrict(
         self,
-        inst: ILPInstance,
-        rows: ScaledRows,
-        objective: ScaledObjective,
+        loaded: _Loaded,
+        c: np.ndarray,
+        coef: np.ndarray,
         first: _Run,
         bad: int,
-        start: float,
+        value: float,
         time_limit: float | None,
     ) -> Solution:
         """Second solve on the restriction, when the relaxation's optimum is not float-feasible."""
-        bound = int(objective.coef @ first.y.astype(np.int64))  # exact integer lower bound
-        left = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        second = self._run(inst, rows.coef, rows.tight, objective, left)
+        bound = int(coef @ first.y.astype(np.int64))  # exact integer lower bound
+        left = None if time_limit is None else time_limit - first.seconds
+        second = self._run(loaded.tight(), coef.tolist(), left)
         seconds = first.seconds + second.seconds
         why = (
             f"the scaled model's optimum violates float constraint {bad} within the rounding "
             f"resolution of {self.bits}-bit scaling"
         )
-        if second.y is not None and violated_row(inst, second.y) is None:
-            obj = float(inst.c @ second.y)
-            reached = int(objective.coef @ second.y.astype(np.int64)) <= bound
+        if second.y is not None and loaded.violated_rows(second.y[None])[0] < 0:
+            obj = float(c @ second.y)
+            reached = int(coef @ second.y.astype(np.int64)) <= bound
             if second.status == "OPTIMAL" and reached:
                 return Solution(second.y, Status.OPTIMAL, obj, seconds)
             return Solution(
@@ -172,7 +302,7 @@ class CpSatSolver:
                 Status.ERROR,
                 solve_time=seconds,
                 message=f"cpsat: cannot certify an optimum ({why}); best feasible "
-                f"objective {obj:.10g}, lower bound {float(inst.c @ first.y):.10g}; "
+                f"objective {obj:.10g}, lower bound {value:.10g}; "
                 "use a floating-point backend or more bits",
             )
         return Solution(

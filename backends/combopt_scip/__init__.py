@@ -2,9 +2,10 @@
 point.
 
 Exactness: ``limits/gap = limits/absgap = 0``, output hidden, single-threaded LP. Building a
-SCIP model costs about 1.5 ms, so each thread keeps its model and, for the next instance of
-the same shape, only changes what differs (bounds, objective, coefficients, right-hand sides)
-after ``freeTransform()``. ``optimizeNogil()`` (pyscipopt >= 5) releases the GIL, so batches run
+SCIP model costs about 1.5 ms, so each thread keeps its model (``reuse_model=True``, the
+default) and, for the next instance of the same shape and bounds, only changes what differs
+(objective, coefficients, right-hand sides) after ``freeTransform()``; other bounds get a new
+model. ``optimizeNogil()`` (pyscipopt >= 5) releases the GIL, so batches run
 on a thread pool; with an older pyscipopt the backend reports ``releases_gil = False``.
 """
 

@@ -1,4 +1,12 @@
-"""``ScipSolver``: one ILP per call on a per-thread, reused ``pyscipopt.Model``."""
+"""``ScipSolver``: one ILP per call on a per-thread, reused ``pyscipopt.Model``.
+
+Model reuse: each thread keeps its model; for the next instance with the same shape and
+bounds only what differs (costs, coefficients, right-hand sides) is changed, after
+``freeTransform()``. A reused model starts each solve from its problem alone:
+``misc/transsolsorig = False`` keeps ``freeTransform()`` from storing the previous solve's
+solutions, which SCIP would otherwise try as starting points (and which could then decide
+among tied optima).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyscipopt
 
-from combopt_core import ILPInstance, Solution, Status
+from combopt_core import ILPInstance, ILPProblem, Solution, Status
 
 _EXACT_PARAMS: dict[str, Any] = {
     "limits/gap": 0.0,
@@ -22,6 +30,8 @@ _EXACT_PARAMS: dict[str, Any] = {
     "parallel/maxnthreads": 1,
     # Ctrl-C must reach Python as KeyboardInterrupt, not end the solve as 'userinterrupt'.
     "misc/catchctrlc": False,
+    # No solution survives freeTransform(): a reused model's answer does not depend on history.
+    "misc/transsolsorig": False,
 }
 _NO_LIMIT = 1e20  # SCIP's infinity for limits/time
 _HAS_NOGIL = hasattr(pyscipopt.Model, "optimizeNogil")
@@ -46,18 +56,30 @@ class ScipSolver:
 
     Args:
         options: extra SCIP parameters (name -> value), e.g. ``{"presolving/maxrounds": 0}``.
-        reuse_model: keep one model per thread and update it in place (about 3x faster on
-            tiny models). Off by default: a reused model's search depends on what it solved
-            before, so among tied optima the returned point could change with batch order
-            and history; ``False`` builds a fresh model per instance and is deterministic.
+        reuse_model: keep one model per thread and update it in place (default; about 3x
+            faster on tiny models). It is deterministic: no solution is carried from one
+            solve to the next (see the module docstring), and the tie-heavy determinism
+            suite (``tests/reliability/test_determinism.py``: set cover with unit costs,
+            batches reversed and shuffled) returns the same points as fresh models.
+            ``False`` builds a fresh model per instance.
+
+    Thread-safe (one model per thread) and picklable (the models are not pickled; each
+    process builds its own).
     """
 
     name = "scip"
     releases_gil = _HAS_NOGIL
 
-    def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = False) -> None:
+    def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
         self._reuse = bool(reuse_model)
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict:
+        return {"_options": self._options, "_reuse": self._reuse}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
         self._local = threading.local()
 
     def _build(self, inst: ILPInstance) -> _Cached:
@@ -91,14 +113,22 @@ class ScipSolver:
         into a binary one, which then refuses other bounds.
         """
         model, xs = cached.model, cached.xs
-        model.freeTransform()
-        if np.any(inst.c != cached.c):
-            model.setObjective(pyscipopt.quicksum(float(cj) * x for cj, x in zip(inst.c, xs)))
+        self._set_costs(cached, inst.c)
         for i, j in zip(*np.nonzero(inst.A != cached.A)):
             model.chgCoefLinear(cached.conss[i], xs[j], float(inst.A[i, j]))
         for i in np.flatnonzero(inst.b != cached.b):
             model.chgRhs(cached.conss[i], float(inst.b[i]))
-        cached.c[:], cached.A[:], cached.b[:] = inst.c, inst.A, inst.b
+        cached.A[:], cached.b[:] = inst.A, inst.b
+
+    @staticmethod
+    def _set_costs(cached: _Cached, c: np.ndarray) -> None:
+        """Free the cached model's transformed problem and set the costs ``c`` if they differ."""
+        cached.model.freeTransform()
+        if np.any(c != cached.c):
+            cached.model.setObjective(
+                pyscipopt.quicksum(float(cj) * x for cj, x in zip(c.tolist(), cached.xs))
+            )
+            cached.c[:] = c
 
     def _model(self, inst: ILPInstance) -> _Cached:
         cached = getattr(self._local, "cached", None) if self._reuse else None
@@ -119,7 +149,28 @@ class ScipSolver:
         return cached
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
-        cached = self._model(instance)
+        return self._optimize(self._model(instance), instance, time_limit)
+
+    def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
+        """Solve a chunk in order; a shared constraint set is built (or checked) once and
+        only the costs change between instances."""
+        if not (problem.shared and self._reuse):
+            return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
+        cached = self._model(problem.instance(0))
+        solutions = [self._optimize(cached, problem.instance(0), time_limit)]
+        for i in range(1, problem.batch_size):
+            try:
+                self._set_costs(cached, problem.c[i])
+            except Exception:
+                self._local.cached = None  # never reuse a model left half-updated
+                raise
+            solutions.append(self._optimize(cached, problem.instance(i), time_limit))
+        return solutions
+
+    def _optimize(
+        self, cached: _Cached, instance: ILPInstance, time_limit: float | None
+    ) -> Solution:
+        """Solve the model, which holds ``instance``, and read its answer."""
         model = cached.model
         model.setParam("limits/time", _NO_LIMIT if time_limit is None else float(time_limit))
         start = time.perf_counter()

@@ -210,7 +210,7 @@ def test_gurobi_without_licence_is_unavailable_with_reason(monkeypatch):
 @needs("scip")
 def test_scip_reused_model_equals_fresh_models():
     rng = np.random.default_rng(3)
-    reused, fresh = get_solver("scip", reuse_model=True), get_solver("scip")
+    reused, fresh = get_solver("scip"), get_solver("scip", reuse_model=False)
     for k in range(12):
         lo, hi = (0, 1) if k % 3 else (-3, 0)  # bounds change: a [0, 1] var turns binary
         A = rng.integers(-4, 5, (3, 5)).astype(float)

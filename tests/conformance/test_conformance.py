@@ -226,3 +226,77 @@ def test_threads_do_not_change_answers(backend, solver, check):
     check.count(backend, 16)
     np.testing.assert_array_equal(serial.status, threaded.status)
     np.testing.assert_array_equal(serial.y, threaded.y)
+
+
+def _needs_solve_many(backend: str, solver) -> None:
+    if not hasattr(solver, "solve_many"):
+        pytest.skip(f"backend '{backend}' has no solve_many (the executors call solve)")
+
+
+def _quarter_grid_chunk(rng: np.random.Generator, shared: bool, batch: int = 12):
+    """Rows on a 1/4 grid (no tolerance decides feasibility), continuous costs (one optimum
+    each), box [-1, 1]^6. Per-instance: instances 4-6 repeat one constraint set back to back
+    (a kept model is reused), 2 is integer-infeasible, 9 has an empty box row."""
+    n, m = 6, 3
+    shape = (m, n) if shared else (batch, m, n)
+    A = rng.integers(-4, 5, shape) / 4.0
+    b = rng.integers(0, 8, shape[:-1]) / 4.0
+    if not shared:
+        A[4:7], b[4:7] = A[4], b[4]
+        row = np.where(np.arange(n) < 2, 2.0, 0.0)  # 2 y0 + 2 y1 == 1 has no integer point
+        A[2, 0], b[2, 0] = row, 1.0
+        A[2, 1], b[2, 1] = -row, -1.0
+        A[9, 0], b[9, 0] = np.eye(n)[0], -2.0  # y0 <= -2 leaves the box
+    c = rng.uniform(-1, 1, (batch, n))
+    return make_problem(c, A, b, -1, 1)
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "per-instance"])
+def test_solve_many_answers_as_solve(backend, solver, check, shared):
+    """``solve_many`` on a chunk gives, instance by instance, what ``solve`` gives: the
+    enumerated optimum (unique here) or ``INFEASIBLE``."""
+    _needs_solve_many(backend, solver)
+    problem = _quarter_grid_chunk(np.random.default_rng(11 if shared else 12), shared)
+    many = solver.solve_many(problem)
+    assert len(many) == problem.batch_size
+    for i, sol in enumerate(many):
+        inst = problem.instance(i)
+        one = solver.solve(inst)
+        truth = enumerate_optima(inst)
+        check.count(backend)
+        assert sol.status == one.status, f"{backend}: instance {i}: {sol.status} vs {one.status}"
+        if truth.optimal.shape[0] == 0:
+            check.infeasible(backend, sol)
+            continue
+        check.optimal(backend, inst, sol, truth.objective)
+        np.testing.assert_array_equal(sol.y, one.y, err_msg=f"{backend}: instance {i}")
+    if not shared:
+        assert many[2].status == Status.INFEASIBLE and many[9].status == Status.INFEASIBLE
+
+
+def test_solve_many_infeasible_shared_chunk(backend, solver, check):
+    """A shared constraint set with no integer point: every instance of the chunk says so."""
+    _needs_solve_many(backend, solver)
+    A = np.array([[2.0, 2.0, 0.0], [-2.0, -2.0, 0.0]])
+    problem = make_problem(np.eye(3), A, np.array([1.0, -1.0]), 0, 1)
+    for sol in solver.solve_many(problem):
+        check.count(backend)
+        check.infeasible(backend, sol)
+
+
+def test_solve_many_respects_the_time_limit(backend, solver, rules, check):
+    """A tiny limit on a chunk of hard instances: each stops with TIME_LIMIT, quickly."""
+    _needs_solve_many(backend, solver)
+    inst = _medium(np.random.default_rng(7), 100, 20, 0, 1)
+    _applies(rules, inst)
+    c = np.random.default_rng(8).uniform(-1, 1, (3, inst.num_vars))
+    problem = make_problem(c, inst.A, inst.b, inst.lb, inst.ub)
+    start = time.perf_counter()
+    many = solver.solve_many(problem, time_limit=1e-3)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 6.0, f"{backend}: three 1 ms limits took {elapsed:.2f} s"
+    for i, sol in enumerate(many):
+        check.count(backend)
+        assert sol.status == Status.TIME_LIMIT, f"{backend}: {sol.status.name} {sol.message}"
+        if sol.y is not None:
+            check.feasible_point(backend, problem.instance(i), sol)
