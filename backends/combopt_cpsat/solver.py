@@ -134,6 +134,9 @@ class CpSatSolver:
             presolve's known wrong answers on huge coefficients).
         options: extra ``SatParameters`` fields (name -> value), e.g. ``{"random_seed": 1}``;
             ``max_time_in_seconds`` here replaces the ``time_limit`` of every solve.
+        reuse_model: keep each thread's scaled rows and model while ``A``, ``b`` and the
+            bounds are unchanged, replacing only the objective (default). ``False`` scales and
+            builds them again for every instance (the benchmarks' "naive" mode).
 
     Thread-safe (one ``CpSolver`` and one model per thread) and picklable (the models are
     not pickled; each process builds its own).
@@ -147,16 +150,23 @@ class CpSatSolver:
         bits: int = DEFAULT_BITS,
         presolve: bool = False,
         options: dict[str, Any] | None = None,
+        reuse_model: bool = True,
     ) -> None:
         if not 10 <= int(bits) <= 40:
             raise ValueError(f"bits: must be between 10 and 40, got {bits!r}")
         self.bits = int(bits)
         self.presolve = bool(presolve)
         self._options = dict(options or {})
+        self.reuse_model = bool(reuse_model)
         self._local = threading.local()
 
     def __getstate__(self) -> dict:
-        return {"bits": self.bits, "presolve": self.presolve, "_options": self._options}
+        return {
+            "bits": self.bits,
+            "presolve": self.presolve,
+            "_options": self._options,
+            "reuse_model": self.reuse_model,
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -181,6 +191,8 @@ class CpSatSolver:
     def _load(self, instance: ILPInstance) -> _Loaded:
         """The thread's scaled rows and model of ``instance``'s constraints (built if new)."""
         loaded = getattr(self._local, "loaded", None)
+        if not self.reuse_model:
+            return _Loaded(instance, self.bits)
         if loaded is None or not loaded.holds(instance):
             loaded = self._local.loaded = _Loaded(instance, self.bits)
         return loaded
@@ -210,7 +222,7 @@ class CpSatSolver:
     def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
         """Solve a chunk in order; a shared constraint set is scaled and built (or checked)
         once, and the costs are scaled and the points checked in one pass."""
-        if not problem.shared:
+        if not (problem.shared and self.reuse_model):
             return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
         return self._solve_costs(self._load(problem.instance(0)), problem.c, time_limit)
 

@@ -47,6 +47,13 @@ def test_shared_chunk_builds_one_model(builds):
     np.testing.assert_array_equal(got.y, solve_batch(BruteForceSolver(), p).y)
 
 
+def test_no_reuse_builds_a_model_per_instance(builds):
+    p = random_problem(6, 8, 3, shared=True, seed=2)
+    got = solve_batch(CpSatSolver(reuse_model=False), p, executor=SerialExecutor())
+    assert sum(builds.values()) == 6
+    np.testing.assert_array_equal(got.y, solve_batch(BruteForceSolver(), p).y)
+
+
 def test_shared_batch_builds_one_model_per_thread(builds):
     p = random_problem(40, 8, 3, shared=True, seed=4)
     with ThreadExecutor(workers=2) as executor:
@@ -136,11 +143,16 @@ def test_time_limit_of_one_solve_does_not_stick():
 
 
 def test_cpsat_solver_pickles_and_solves_after():
-    solver = CpSatSolver(bits=20, presolve=True, options={"random_seed": 3})
+    solver = CpSatSolver(bits=20, presolve=True, options={"random_seed": 3}, reuse_model=False)
     p = random_problem(4, 6, 2, shared=True, seed=3)
     solve_batch(solver, p, executor=SerialExecutor())  # a live model must not block pickling
     clone = pickle.loads(pickle.dumps(solver))
-    assert (clone.bits, clone.presolve, clone._options) == (20, True, {"random_seed": 3})
+    assert (clone.bits, clone.presolve, clone._options, clone.reuse_model) == (
+        20,
+        True,
+        {"random_seed": 3},
+        False,
+    )
     np.testing.assert_array_equal(
         solve_batch(clone, p, executor=SerialExecutor()).y, solve_batch(BruteForceSolver(), p).y
     )
