@@ -6,12 +6,14 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from demos.keypoints import main
+from demos.keypoints.backend import PREFERRED, choose_solver
 from demos.keypoints.matching import (
     argmax_matching,
     hungarian_matching,
@@ -289,3 +291,41 @@ def test_synthetic_command_writes_table_and_figure(tmp_path, capsys):
     assert (out / "matchings.png").stat().st_size > 10_000
     main(argv)  # a second call keeps the finished runs
     assert "exists, skipped" in capsys.readouterr().out
+
+
+# --- the backend choice -------------------------------------------------------------------
+
+
+def _installed(monkeypatch, names):
+    from demos.keypoints import backend
+
+    rows = [SimpleNamespace(name=n, available=n in names) for n in ("cpsat", "gurobi", "highs", "scip")]
+    monkeypatch.setattr(backend, "list_backends", lambda: rows)
+    monkeypatch.delenv("COMBOPT_SOLVER", raising=False)
+
+
+def test_backend_choice_prefers_the_fastest_installed(monkeypatch):
+    _installed(monkeypatch, {"gurobi", "cpsat", "highs", "scip"})
+    assert choose_solver()[0] == PREFERRED[0]
+    _installed(monkeypatch, {"highs", "scip", "cpsat"})
+    assert choose_solver()[0] == next(n for n in PREFERRED if n in {"highs", "scip", "cpsat"})
+    _installed(monkeypatch, set())
+    assert choose_solver()[0] == "highs"
+
+
+def test_backend_choice_keeps_the_user_overrides(monkeypatch):
+    _installed(monkeypatch, {"gurobi", "cpsat", "highs", "scip"})
+    monkeypatch.setenv("COMBOPT_SOLVER", "scip")
+    assert choose_solver() == ("scip", "$COMBOPT_SOLVER")
+    assert choose_solver("bruteforce") == ("bruteforce", "--solver")
+
+
+def test_synthetic_command_records_the_backend(tmp_path, capsys):
+    out = tmp_path / "kp"
+    main(["synthetic", "--p", "3", "--seeds", "0", "--epochs", "1", "--iterations", "1",
+          "--train-size", "10", "--val-size", "4", "--test-size", "4", "--workers", "1",
+          "--solver", "bruteforce", "--out", str(out)])
+    assert "ILP backend: bruteforce (--solver)" in capsys.readouterr().out
+    run = json.loads((out / "runs" / "p3_seed0.json").read_text())
+    assert run["protocol"]["solver"] == "bruteforce" and run["wall_seconds"] > 0
+    assert "| bruteforce |" in (out / "results.md").read_text()
