@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .matching import feasible_permutations
 from .synthetic import SyntheticConfig, SyntheticKeypoints, make_splits
 from .train import DECODERS, KeypointCombOptNet, Protocol, evaluate, train
 
@@ -112,19 +113,25 @@ def load_runs(out: Path) -> list[dict]:
 
 def table(results: Sequence[dict]) -> str:
     """Markdown table: per p, mean ± std over seeds of accuracy and valid-permutation share,
-    with the ILP backend and each run's wall-clock minutes."""
+    the share of permutations the learned constraints admit, the ILP backend and each run's
+    wall-clock minutes."""
     if not results:
         raise ValueError("results: no runs found")
     lines = [
         "| p | seeds | argmax acc. | Hungarian acc. | CombOptNet acc. | argmax valid perm. "
         "| Hungarian valid perm. | CombOptNet valid perm. | CombOptNet infeasible "
-        "| CombOptNet time-limited | best epoch | backend | minutes per run |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| CombOptNet time-limited | permutations feasible | best epoch | backend "
+        "| minutes per run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def cell(values) -> str:
         values = 100 * np.asarray(values)
         return f"{values.mean():.1f} ± {values.std():.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+
+    def feasible(run: dict) -> float | None:
+        c = run.get("constraints")
+        return None if c is None else feasible_permutations(c["A"], c["b"])
 
     def minutes(run: dict) -> str:
         return f"{run['wall_seconds'] / 60:.0f}" if "wall_seconds" in run else "-"
@@ -134,6 +141,8 @@ def table(results: Sequence[dict]) -> str:
         acc = [cell([r["test"][d]["accuracy"] for r in rs]) for d in DECODERS]
         val = [cell([r["test"][d]["valid_permutations"] for r in rs]) for d in DECODERS]
         extra = [cell([r["test"]["combopt"][k] for r in rs]) for k in ("infeasible", "time_limited")]
+        shares = [feasible(r) for r in rs]
+        extra.append("-" if None in shares else cell(shares))
         epochs = ", ".join(str(r["best_epoch"]) for r in rs)
         backends = ", ".join(sorted({r["protocol"]["solver"] or "default" for r in rs}))
         wall = ", ".join(minutes(r) for r in rs)

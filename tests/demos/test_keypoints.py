@@ -16,6 +16,7 @@ from demos.keypoints import main
 from demos.keypoints.backend import PREFERRED, choose_solver
 from demos.keypoints.matching import (
     argmax_matching,
+    feasible_permutations,
     hungarian_matching,
     is_permutation,
     keypoint_accuracy,
@@ -329,3 +330,16 @@ def test_synthetic_command_records_the_backend(tmp_path, capsys):
     run = json.loads((out / "runs" / "p3_seed0.json").read_text())
     assert run["protocol"]["solver"] == "bruteforce" and run["wall_seconds"] > 0
     assert "| bruteforce |" in (out / "results.md").read_text()
+
+
+def test_feasible_permutations_counts_the_permutations_the_constraints_admit():
+    p = 3
+    rows = np.kron(np.eye(p), np.ones(p))  # row sums
+    cols = np.kron(np.ones(p), np.eye(p))  # column sums
+    A, b = np.vstack([rows, cols]), np.ones(2 * p)
+    assert feasible_permutations(A, b) == 1.0
+    cut = np.zeros(p * p)
+    cut[0] = 1.0  # y[0, 0] <= 0 cuts the 2 of 6 permutations that map 0 to 0
+    assert feasible_permutations(np.vstack([A, cut]), np.append(b, 0.0)) == pytest.approx(4 / 6)
+    with pytest.raises(ValueError, match="A, b"):
+        feasible_permutations(np.ones((2, 5)), np.ones(2))
