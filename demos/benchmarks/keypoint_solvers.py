@@ -4,8 +4,10 @@ The ILPs are those of ``python -m demos keypoints synthetic``: ``n = p^2`` binar
 ``m = 2p`` learned constraints, costs from the matching network on synthetic test pairs.
 For each ``p`` two constraint sets are timed: the initial (random) ones of seed 0, and the
 ones after a short training (``--train-iterations`` iterations of the demo's own loop on
-``--train-solver``). Each backend solves the same instances one at a time in this thread
-(one solver thread); a cell stops after ``--count`` solves or ``--budget`` seconds,
+``--train-solver``); ``--run`` adds, for its ``p``, the learned constraints of the best epoch
+that a finished run saved in its JSON (with the briefly trained network's costs), i.e. the
+constraints of a full training. Each backend solves the same instances one at a time in
+this thread (one solver thread); a cell stops after ``--count`` solves or ``--budget`` seconds,
 whichever comes first, and reports the median and mean wall time per solve (model building
 included), how many solves hit ``--time-limit``, and the ratio of its mean to the fastest
 backend's mean in the same cell row.
@@ -17,11 +19,14 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
 import numpy as np
 import torch
+
+from pathlib import Path
 
 from combopt_core import ILPProblem, Status, get_solver, make_problem
 from demos.benchmarks.common import available_backends, machine_note, table
@@ -39,6 +44,12 @@ def keypoint_problem(model: KeypointCombOptNet, pairs) -> ILPProblem:
         A, b = model.constraints()
     model.train()
     return make_problem(costs.double().numpy(), A.double().numpy(), b.double().numpy(), 0.0, 1.0)
+
+
+def saved_constraints(problem: ILPProblem, run: Path) -> ILPProblem:
+    """``problem``'s costs with the learned constraints saved in the run JSON ``run``."""
+    saved = json.loads(run.read_text())["constraints"]
+    return make_problem(problem.c, np.array(saved["A"]), np.array(saved["b"]), 0.0, 1.0)
 
 
 def time_backend(name: str, problem: ILPProblem, count: int, budget: float, limit: float) -> dict:
@@ -91,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=300, help="solves per cell at most")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per cell at most")
     parser.add_argument("--time-limit", type=float, default=5.0, help="seconds per solve")
+    parser.add_argument("--run", type=Path, nargs="*", default=[],
+                        help="finished runs' JSON files whose learned constraints to time too")
     parser.add_argument("--train-iterations", type=int, default=50)
     parser.add_argument("--train-solver", default="gurobi")
     parser.add_argument("--train-time-limit", type=float, default=1.0, help="seconds per solve")
@@ -111,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         model = trained_model(p, args, world)
         sets[f"trained {args.train_iterations} it"] = keypoint_problem(model, pairs)
         print(f"p={p}: short training took {time.perf_counter() - start:.0f} s", flush=True)
+        trained = sets[f"trained {args.train_iterations} it"]
+        for run in args.run:
+            if json.loads(run.read_text())["p"] == p:
+                sets[f"{run.stem} best"] = saved_constraints(trained, run)
         for label, problem in sets.items():
             cells = {n: time_backend(n, problem, args.count, args.budget, args.time_limit)
                      for n in names}
