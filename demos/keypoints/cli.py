@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .backend import PREFERRED, choose_solver
 from .train import Protocol
 
 DEFAULT_OUT = Path("docs/results/keypoints")
@@ -36,11 +37,15 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--eval-time-limit", type=float, default=None,
                    help="seconds per ILP solve in validation and test (default: none, exact)")
     g.add_argument("--workers", type=int, default=None, help="parallel ILP solves (default: cores)")
-    g.add_argument("--solver", default=None, help="combopt backend name (default: $COMBOPT_SOLVER or highs)")
+    g.add_argument("--solver", default=None,
+                   help="combopt backend name (default: $COMBOPT_SOLVER, else the first "
+                        "available of " + ", ".join(PREFERRED) + ", fastest first)")
     g.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
 
 
 def _protocol(args: argparse.Namespace) -> Protocol:
+    solver, why = choose_solver(args.solver)
+    print(f"ILP backend: {solver} ({why})")
     return Protocol(
         epochs=args.epochs,
         iterations=args.iterations,
@@ -51,7 +56,7 @@ def _protocol(args: argparse.Namespace) -> Protocol:
         time_limit=args.time_limit,
         eval_time_limit=args.eval_time_limit,
         workers=args.workers,
-        solver=args.solver,
+        solver=solver,
     )
 
 

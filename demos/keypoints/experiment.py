@@ -1,13 +1,15 @@
 """The synthetic keypoint-matching experiment: one run per (p, seed), then the table.
 
 Each run writes ``<out>/runs/p{p}_seed{seed}.json`` (the protocol, the training history, the
-best epoch, test metrics for every decoder, and a few test matchings for the figure), so an
+best epoch, test metrics for every decoder, a few test matchings for the figure, the learned
+constraints ``A y <= b`` of the best epoch, and the run's wall-clock seconds), so an
 interrupted sweep keeps what it finished and ``table`` aggregates whatever is there.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .matching import feasible_permutations
 from .synthetic import SyntheticConfig, SyntheticKeypoints, make_splits
 from .train import DECODERS, KeypointCombOptNet, Protocol, evaluate, train
 
@@ -30,12 +33,15 @@ def run_one(
     log: Callable[[str], None] | None = print,
 ) -> dict:
     """Train on a fresh draw of the benchmark (world fixed, splits from ``seed``) and test."""
+    start = time.perf_counter()
     world = SyntheticKeypoints(config, world_seed=0)
     train_pairs, val_pairs, test_pairs = make_splits(world, p, sizes, seed=1000 * p + seed)
     model = KeypointCombOptNet(p, config.descriptor_dim, protocol, seed=seed)
     fit = train(model, train_pairs, val_pairs, protocol, seed=seed, log=log)
     test = evaluate(model, test_pairs)
     examples = _examples(model, test_pairs[:EXAMPLES])
+    with torch.no_grad():
+        A, b = model.constraints()
     return {
         "p": p,
         "seed": seed,
@@ -44,6 +50,8 @@ def run_one(
         **fit,
         "test": test,
         "examples": examples,
+        "constraints": {"A": A.tolist(), "b": b.tolist()},
+        "wall_seconds": time.perf_counter() - start,
     }
 
 
@@ -104,25 +112,40 @@ def load_runs(out: Path) -> list[dict]:
 
 
 def table(results: Sequence[dict]) -> str:
-    """Markdown table: per p, mean ± std over seeds of accuracy and valid-permutation share."""
+    """Markdown table: per p, mean ± std over seeds of accuracy and valid-permutation share,
+    the share of permutations the learned constraints admit, the ILP backend and each run's
+    wall-clock minutes."""
     if not results:
         raise ValueError("results: no runs found")
     lines = [
         "| p | seeds | argmax acc. | Hungarian acc. | CombOptNet acc. | argmax valid perm. "
         "| Hungarian valid perm. | CombOptNet valid perm. | CombOptNet infeasible "
-        "| CombOptNet time-limited | best epoch |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| CombOptNet time-limited | permutations feasible | best epoch | backend "
+        "| minutes per run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def cell(values) -> str:
         values = 100 * np.asarray(values)
         return f"{values.mean():.1f} ± {values.std():.1f}" if len(values) > 1 else f"{values[0]:.1f}"
 
+    def feasible(run: dict) -> float | None:
+        c = run.get("constraints")
+        return None if c is None else feasible_permutations(c["A"], c["b"])
+
+    def minutes(run: dict) -> str:
+        return f"{run['wall_seconds'] / 60:.0f}" if "wall_seconds" in run else "-"
+
     for p in sorted({r["p"] for r in results}):
         rs = [r for r in results if r["p"] == p]
         acc = [cell([r["test"][d]["accuracy"] for r in rs]) for d in DECODERS]
         val = [cell([r["test"][d]["valid_permutations"] for r in rs]) for d in DECODERS]
         extra = [cell([r["test"]["combopt"][k] for r in rs]) for k in ("infeasible", "time_limited")]
+        shares = [feasible(r) for r in rs]
+        extra.append("-" if None in shares else cell(shares))
         epochs = ", ".join(str(r["best_epoch"]) for r in rs)
-        lines.append(f"| {p} | {len(rs)} | " + " | ".join(acc + val + extra) + f" | {epochs} |")
+        backends = ", ".join(sorted({r["protocol"]["solver"] or "default" for r in rs}))
+        wall = ", ".join(minutes(r) for r in rs)
+        lines.append(f"| {p} | {len(rs)} | " + " | ".join(acc + val + extra)
+                     + f" | {epochs} | {backends} | {wall} |")
     return "\n".join(lines) + "\n"

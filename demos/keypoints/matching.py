@@ -9,9 +9,13 @@ Metrics:
   an output that is not a permutation cannot gain accuracy by selecting more pairs. For a
   permutation output this is the usual matching accuracy (recall) of BB-GM.
 - ``is_permutation``: whether the output is a valid permutation matrix.
+- ``feasible_permutations``: the share of all ``p!`` permutation matrices that satisfy
+  learned constraints ``A y <= b``; below 1, the layer cannot output the cut-off ones.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -58,3 +62,15 @@ def keypoint_accuracy(y: np.ndarray, perms: np.ndarray) -> np.ndarray:
     target = np.zeros_like(y)
     np.put_along_axis(target, perms[:, :, None], 1.0, axis=2)
     return np.all(y == target, axis=2).mean(axis=1)
+
+
+def feasible_permutations(A: np.ndarray, b: np.ndarray, tol: float = 1e-9) -> float:
+    """Share of the ``p!`` permutation matrices ``y`` (row-major ``(p^2,)``) with ``A y <= b``."""
+    A, b = np.asarray(A, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    p = int(round(np.sqrt(A.shape[1])))
+    if A.ndim != 2 or p * p != A.shape[1] or b.shape != (A.shape[0],):
+        raise ValueError(f"A, b: expected (m, p^2) and (m,), got {A.shape}, {b.shape}")
+    perms = np.array(list(itertools.permutations(range(p))))
+    ys = np.zeros((len(perms), p, p))
+    ys[np.arange(len(perms))[:, None], np.arange(p), perms] = 1.0
+    return float(np.all(ys.reshape(len(perms), -1) @ A.T <= b + tol, axis=1).mean())

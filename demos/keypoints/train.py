@@ -242,7 +242,7 @@ def train(
     history = []
     for epoch in range(protocol.epochs):
         start = time.perf_counter()
-        losses, infeasible = [], []
+        losses, infeasible, limited = [], [], []
         for _ in range(protocol.iterations):
             idx = rng.choice(len(train_pairs), size=protocol.batch_size, replace=False)
             batch = collate([train_pairs[i] for i in idx], features)
@@ -253,11 +253,13 @@ def train(
             optimizer.step()
             losses.append(float(loss.detach()))
             infeasible.append(float(info.infeasible.float().mean()))
+            limited.append(float((info.status == int(Status.TIME_LIMIT)).float().mean()))
         val = evaluate(model, val_pairs, ("combopt",), features=features)["combopt"]
         entry = {
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
             "train_infeasible": float(np.mean(infeasible)),
+            "train_time_limited": float(np.mean(limited)),
             "val_accuracy": val["accuracy"],
             "val_valid_permutations": val["valid_permutations"],
             "seconds": time.perf_counter() - start,

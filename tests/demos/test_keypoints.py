@@ -6,14 +6,17 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from demos.keypoints import main
+from demos.keypoints.backend import PREFERRED, choose_solver
 from demos.keypoints.matching import (
     argmax_matching,
+    feasible_permutations,
     hungarian_matching,
     is_permutation,
     keypoint_accuracy,
@@ -289,3 +292,54 @@ def test_synthetic_command_writes_table_and_figure(tmp_path, capsys):
     assert (out / "matchings.png").stat().st_size > 10_000
     main(argv)  # a second call keeps the finished runs
     assert "exists, skipped" in capsys.readouterr().out
+
+
+# --- the backend choice -------------------------------------------------------------------
+
+
+def _installed(monkeypatch, names):
+    from demos.keypoints import backend
+
+    rows = [SimpleNamespace(name=n, available=n in names) for n in ("cpsat", "gurobi", "highs", "scip")]
+    monkeypatch.setattr(backend, "list_backends", lambda: rows)
+    monkeypatch.delenv("COMBOPT_SOLVER", raising=False)
+
+
+def test_backend_choice_prefers_the_fastest_installed(monkeypatch):
+    _installed(monkeypatch, {"gurobi", "cpsat", "highs", "scip"})
+    assert choose_solver()[0] == PREFERRED[0]
+    _installed(monkeypatch, {"highs", "scip", "cpsat"})
+    assert choose_solver()[0] == next(n for n in PREFERRED if n in {"highs", "scip", "cpsat"})
+    _installed(monkeypatch, set())
+    assert choose_solver()[0] == "highs"
+
+
+def test_backend_choice_keeps_the_user_overrides(monkeypatch):
+    _installed(monkeypatch, {"gurobi", "cpsat", "highs", "scip"})
+    monkeypatch.setenv("COMBOPT_SOLVER", "scip")
+    assert choose_solver() == ("scip", "$COMBOPT_SOLVER")
+    assert choose_solver("bruteforce") == ("bruteforce", "--solver")
+
+
+def test_synthetic_command_records_the_backend(tmp_path, capsys):
+    out = tmp_path / "kp"
+    main(["synthetic", "--p", "3", "--seeds", "0", "--epochs", "1", "--iterations", "1",
+          "--train-size", "10", "--val-size", "4", "--test-size", "4", "--workers", "1",
+          "--solver", "bruteforce", "--out", str(out)])
+    assert "ILP backend: bruteforce (--solver)" in capsys.readouterr().out
+    run = json.loads((out / "runs" / "p3_seed0.json").read_text())
+    assert run["protocol"]["solver"] == "bruteforce" and run["wall_seconds"] > 0
+    assert "| bruteforce |" in (out / "results.md").read_text()
+
+
+def test_feasible_permutations_counts_the_permutations_the_constraints_admit():
+    p = 3
+    rows = np.kron(np.eye(p), np.ones(p))  # row sums
+    cols = np.kron(np.ones(p), np.eye(p))  # column sums
+    A, b = np.vstack([rows, cols]), np.ones(2 * p)
+    assert feasible_permutations(A, b) == 1.0
+    cut = np.zeros(p * p)
+    cut[0] = 1.0  # y[0, 0] <= 0 cuts the 2 of 6 permutations that map 0 to 0
+    assert feasible_permutations(np.vstack([A, cut]), np.append(b, 0.0)) == pytest.approx(4 / 6)
+    with pytest.raises(ValueError, match="A, b"):
+        feasible_permutations(np.ones((2, 5)), np.ones(2))
