@@ -60,7 +60,11 @@ class LayerTiming:
 def time_layer(solver, data, batch: int, repeats: int, workers: int | None = 1) -> LayerTiming:
     """Median forward/backward/solve seconds of ``ILPLayer`` on ``data``'s training costs."""
     recorder = RecordingSolver(solver)
-    layer = ILPLayer(float(data["lb"]), float(data["ub"]), solver=recorder, workers=workers)
+    # on_error="raise": a backend that cannot solve the case (a box too large to enumerate)
+    # is skipped by the caller instead of timing flagged failures.
+    layer = ILPLayer(
+        float(data["lb"]), float(data["ub"]), solver=recorder, workers=workers, on_error="raise"
+    )
     A = torch.tensor(data["A"], requires_grad=True)
     b = torch.tensor(data["b"], requires_grad=True)
     costs = torch.tensor(data["c_train"])
