@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections import Counter
 
 import numpy as np
 
@@ -79,3 +80,17 @@ class CountingSolver(BruteForceSolver):
         return [
             BruteForceSolver.solve(self, problem.instance(i)) for i in range(problem.batch_size)
         ]
+
+
+def count_calls(monkeypatch, owner: object, name: str) -> Counter:
+    """Replace ``owner.name`` (a function, class or method) by a spy for the test; the
+    returned counter gives its calls by calling thread (e.g. models built per thread)."""
+    real = getattr(owner, name)
+    counts: Counter = Counter()
+
+    def spy(*args, **kwargs):
+        counts[threading.get_ident()] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return counts

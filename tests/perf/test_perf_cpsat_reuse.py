@@ -4,7 +4,6 @@ is replaced, and answers stay exactly those of fresh models."""
 from __future__ import annotations
 
 import pickle
-import threading
 from collections import Counter
 
 import numpy as np
@@ -18,59 +17,17 @@ from combopt_cpsat.solver import CpSatSolver
 from combopt_core import (
     SerialExecutor,
     Status,
-    ThreadExecutor,
     make_problem,
     solve_batch,
 )
 
-from .perf_helpers import BruteForceSolver, random_problem
+from .perf_helpers import BruteForceSolver, count_calls, random_problem
 
 
 @pytest.fixture
 def builds(monkeypatch) -> Counter:
-    """Counts the models built, by building thread."""
-    counts: Counter = Counter()
-    real = cpsat_module.build_model
-
-    def spy(*args, **kwargs):
-        counts[threading.get_ident()] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(cpsat_module, "build_model", spy)
-    return counts
-
-
-def test_shared_chunk_builds_one_model(builds):
-    p = random_problem(12, 8, 3, shared=True, seed=0)
-    got = solve_batch(CpSatSolver(), p, executor=SerialExecutor())
-    assert sum(builds.values()) == 1
-    np.testing.assert_array_equal(got.y, solve_batch(BruteForceSolver(), p).y)
-
-
-def test_no_reuse_builds_a_model_per_instance(builds):
-    p = random_problem(6, 8, 3, shared=True, seed=2)
-    got = solve_batch(CpSatSolver(reuse_model=False), p, executor=SerialExecutor())
-    assert sum(builds.values()) == 6
-    np.testing.assert_array_equal(got.y, solve_batch(BruteForceSolver(), p).y)
-
-
-def test_shared_batch_builds_one_model_per_thread(builds):
-    p = random_problem(40, 8, 3, shared=True, seed=4)
-    with ThreadExecutor(workers=2) as executor:
-        got = solve_batch(CpSatSolver(), p, executor=executor)
-    assert set(builds.values()) == {1}, builds  # 8 chunks, one build in each thread
-    np.testing.assert_array_equal(got.y, solve_batch(BruteForceSolver(), p).y)
-
-
-def test_unchanged_constraints_between_calls_are_not_rebuilt(builds):
-    solver = CpSatSolver()
-    p = random_problem(5, 8, 3, shared=True, seed=1)
-    solve_batch(solver, p, executor=SerialExecutor())
-    c = np.random.default_rng(9).uniform(-1, 1, (5, 8))
-    q = make_problem(c, p.A.copy(), p.b.copy())  # equal values, new arrays
-    got = [solver.solve(q.instance(i)) for i in range(q.batch_size)]  # solve() reuses too
-    assert sum(builds.values()) == 1
-    np.testing.assert_array_equal([s.y for s in got], solve_batch(BruteForceSolver(), q).y)
+    """Models built, by building thread."""
+    return count_calls(monkeypatch, cpsat_module, "build_model")
 
 
 @pytest.mark.parametrize("change", ["A", "b", "bounds"])
@@ -89,28 +46,6 @@ def test_changed_constraints_are_rebuilt(builds, change):
     got = solve_batch(solver, moved, executor=SerialExecutor())
     assert sum(builds.values()) == 2
     np.testing.assert_array_equal(got.y, solve_batch(BruteForceSolver(), moved).y)
-
-
-@pytest.mark.parametrize("shared", [True, False])
-def test_reuse_matches_brute_force_across_mixed_sequences(shared):
-    """Instances alternate between repeated and new constraints, infeasible ones included
-    (an integer-infeasible one, and an all-zero row with b < 0 that never reaches CP-SAT)."""
-    solver = CpSatSolver()
-    brute = BruteForceSolver()
-    for seed in range(4):
-        p = random_problem(16, 9, 4, shared=shared, seed=seed, box=(-1, 1))
-        if not shared:
-            A, b = p.A.copy(), p.b.copy()
-            A[3:7], b[3:7] = A[3], b[3]
-            A[9], b[9] = np.eye(9)[:4], -2.0
-            A[12, 1], b[12, 1] = 0.0, -1.0
-            p = make_problem(p.c, A, b, -1, 1)
-        got = solve_batch(solver, p, executor=SerialExecutor())
-        ref = solve_batch(brute, p)
-        np.testing.assert_array_equal(got.status, ref.status)
-        np.testing.assert_array_equal(got.y, ref.y)
-    if not shared:
-        assert got.status[9] == Status.INFEASIBLE and got.status[12] == Status.INFEASIBLE
 
 
 def test_restriction_in_a_shared_chunk_answers_as_solve(builds):
