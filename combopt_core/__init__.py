@@ -34,7 +34,7 @@ from .registry import (
 )
 from .result import BatchSolution, Solution, Status
 from .solver import ILPSolver
-from .spec import ILPInstance, ILPProblem, make_problem
+from .spec import ConstraintSet, ILPInstance, ILPProblem, make_problem
 
 __all__ = [
     "BackendNotFoundError",
@@ -45,6 +45,7 @@ __all__ = [
     "CombOptError",
     "Executor",
     "Gradients",
+    "ConstraintSet",
     "ILPInstance",
     "ILPProblem",
     "ILPSolver",

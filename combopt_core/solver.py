@@ -23,7 +23,8 @@ Optional extensions (the core uses them when present; see ``combopt_core.executo
   only change what differs between instances: with ``problem.shared`` the constraints are
   the same for the whole chunk and only ``c`` changes (HiGHS: ``changeColsCost``). A backend
   may also keep its model between calls and skip rebuilding it when ``A``, ``b`` and the
-  bounds are unchanged (compare them, ``O(m n)``, which is cheap next to a solve).
+  bounds are unchanged (keep a ``ConstraintSet.of(instance)`` and ask it ``matches``:
+  ``O(m n)``, cheap next to a solve).
   ``solve_many`` must return the same answers as ``solve`` (up to ties between several
   optimal points) and follow every rule above.
 """

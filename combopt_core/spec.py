@@ -45,6 +45,31 @@ class ILPInstance:
         return self.A.shape[0]
 
 
+@dataclass(frozen=True, eq=False)
+class ConstraintSet:
+    """A float64 copy of an instance's ``A``, ``b`` and bounds.
+
+    Backends that keep a model between instances compare the next instance with it
+    (``O(m n)``, cheap next to a solve) to decide whether only the costs need replacing.
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+
+    @classmethod
+    def of(cls, instance: ILPInstance) -> ConstraintSet:
+        parts = (instance.A, instance.b, instance.lb, instance.ub)
+        return cls(*(np.array(x, dtype=np.float64) for x in parts))
+
+    def matches(self, instance: ILPInstance) -> bool:
+        """Whether ``instance`` has exactly these constraints and bounds."""
+        mine = (self.A, self.b, self.lb, self.ub)
+        theirs = (instance.A, instance.b, instance.lb, instance.ub)
+        return all(np.array_equal(x, y) for x, y in zip(mine, theirs))
+
+
 @dataclass(frozen=True)
 class ILPProblem:
     """A validated batch of ILPs sharing ``n``, ``m`` and the bounds.

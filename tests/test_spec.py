@@ -59,3 +59,18 @@ def test_bounds_are_rounded_inward_to_integers():
 def test_box_only_problem_is_valid():
     p = make_problem(**good(A=np.zeros((0, 4)), b=np.zeros(0)))
     assert p.num_constraints == 0
+
+
+def test_constraint_set_is_a_copy_that_matches_equal_constraints_only():
+    from combopt_core import ConstraintSet
+
+    A, b = np.array([[1.0, 2.0]]), np.array([3.0])
+    problem = make_problem(np.zeros((1, 2)), A, b, 0, 1)
+    kept = ConstraintSet.of(problem.instance(0))
+    A[0, 0] = 9.0  # the caller's arrays may change afterwards; the snapshot does not
+    assert kept.A[0, 0] == 1.0
+    same = make_problem(np.ones((1, 2)), np.array([[1.0, 2.0]]), np.array([3.0]), 0, 1)
+    assert kept.matches(same.instance(0))  # other costs, equal values in new arrays
+    for A2, b2, ub in (([[1.0, 2.5]], [3.0], 1), ([[1.0, 2.0]], [3.5], 1), ([[1.0, 2.0]], [3.0], 2)):
+        other = make_problem(np.zeros((1, 2)), np.array(A2), np.array(b2), 0, ub)
+        assert not kept.matches(other.instance(0))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from combopt_core import ILPInstance, ILPProblem, Solution, Status
+from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
 
 from .scaling import DEFAULT_BITS, ScaledRows, scale_objective, scale_rows
 
@@ -80,9 +80,12 @@ class _Loaded:
     """
 
     def __init__(self, instance: ILPInstance, bits: int) -> None:
+        self.constraints = ConstraintSet.of(instance)
         self.A, self.b, self.lb, self.ub = (
-            np.array(x, dtype=np.float64)
-            for x in (instance.A, instance.b, instance.lb, instance.ub)
+            self.constraints.A,
+            self.constraints.b,
+            self.constraints.lb,
+            self.constraints.ub,
         )
         self.rows: ScaledRows = scale_rows(
             self.A, self.b, self.lb, self.ub, bits, feas_tol=FEAS_TOL
@@ -95,13 +98,7 @@ class _Loaded:
 
     def holds(self, instance: ILPInstance) -> bool:
         """Whether this was built from ``instance``'s ``A``, ``b`` and bounds."""
-        return all(
-            np.array_equal(x, y)
-            for x, y in zip(
-                (self.A, self.b, self.lb, self.ub),
-                (instance.A, instance.b, instance.lb, instance.ub),
-            )
-        )
+        return self.constraints.matches(instance)
 
     def tight(self) -> _CpModel:
         """The restriction's model (built on the first call)."""

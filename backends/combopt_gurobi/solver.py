@@ -13,13 +13,21 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gurobipy as gp
 import numpy as np
 from gurobipy import GRB
 
-from combopt_core import BackendUnavailableError, ILPInstance, ILPProblem, Solution, Status
+from combopt_core import (
+    BackendUnavailableError,
+    ConstraintSet,
+    ILPInstance,
+    ILPProblem,
+    Solution,
+    Status,
+)
 
 # Gurobi error codes (gurobipy.GRB.Error): size-limited licence exceeded, no licence at all.
 SIZE_LIMIT_EXCEEDED = 10010
@@ -68,17 +76,13 @@ def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> BackendUnavail
     return BackendUnavailableError(f"gurobi: no usable Gurobi licence ({exc})")
 
 
+@dataclass
 class _Loaded:
-    """A thread's Gurobi model, its variables, and the constraints it holds (``None``: none)."""
+    """A thread's Gurobi model, its variables, and the constraints it holds."""
 
-    def __init__(self, model: gp.Model, x: gp.MVar, key: tuple[np.ndarray, ...]) -> None:
-        self.model = model
-        self.x = x
-        self.key = key  # (A, b, lb, ub) of the loaded model
-
-    def holds(self, instance: ILPInstance) -> bool:
-        parts = (instance.A, instance.b, instance.lb, instance.ub)
-        return all(np.array_equal(x, y) for x, y in zip(self.key, parts))
+    model: gp.Model
+    x: gp.MVar
+    constraints: ConstraintSet
 
 
 class GurobiSolver:
@@ -130,7 +134,7 @@ class GurobiSolver:
     def _load(self, instance: ILPInstance) -> _Loaded:
         """The thread's model holding ``instance``'s constraints (its costs set later)."""
         loaded = getattr(self._local, "loaded", None)
-        if self.reuse_model and loaded is not None and loaded.holds(instance):
+        if self.reuse_model and loaded is not None and loaded.constraints.matches(instance):
             return loaded
         if loaded is not None:
             self._local.loaded = None
@@ -139,11 +143,7 @@ class GurobiSolver:
         x = model.addMVar(instance.num_vars, lb=instance.lb, ub=instance.ub, vtype=GRB.INTEGER)
         if instance.num_constraints:
             model.addMConstr(instance.A, x, GRB.LESS_EQUAL, instance.b)
-        key = tuple(
-            np.array(v, dtype=np.float64)
-            for v in (instance.A, instance.b, instance.lb, instance.ub)
-        )
-        loaded = _Loaded(model, x, key)
+        loaded = _Loaded(model, x, ConstraintSet.of(instance))
         if self.reuse_model:
             self._local.loaded = loaded
         return loaded

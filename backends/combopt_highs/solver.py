@@ -17,7 +17,7 @@ import time
 import highspy
 import numpy as np
 
-from combopt_core import ILPInstance, ILPProblem, Solution, Status
+from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
 
 _INF = highspy.kHighsInf
 _MS = highspy.HighsModelStatus
@@ -57,12 +57,10 @@ class _Loaded:
 
     def __init__(self, highs: highspy.Highs) -> None:
         self.highs = highs
-        self.key: tuple[np.ndarray, ...] | None = None  # (A, b, lb, ub) of the loaded model
+        self.constraints: ConstraintSet | None = None  # those of the loaded model
 
-    def holds(self, A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> bool:
-        return self.key is not None and all(
-            np.array_equal(x, y) for x, y in zip(self.key, (A, b, lb, ub))
-        )
+    def holds(self, instance: ILPInstance) -> bool:
+        return self.constraints is not None and self.constraints.matches(instance)
 
 
 class HighsSolver:
@@ -112,7 +110,7 @@ class HighsSolver:
         """The thread's ``Highs`` object holding ``instance``'s constraints (costs not set)."""
         loaded = self._loaded()
         A, b, lb, ub = instance.A, instance.b, instance.lb, instance.ub
-        if self.reuse_model and loaded.holds(A, b, lb, ub):
+        if self.reuse_model and loaded.holds(instance):
             return loaded
         n, m = instance.num_vars, instance.num_constraints
         lp = highspy.HighsLp()
@@ -133,7 +131,7 @@ class HighsSolver:
         lp.integrality_ = [highspy.HighsVarType.kInteger] * n
         loaded.highs.clearModel()
         loaded.highs.passModel(lp)
-        loaded.key = tuple(np.array(x, dtype=np.float64) for x in (A, b, lb, ub))
+        loaded.constraints = ConstraintSet.of(instance)
         return loaded
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
