@@ -92,6 +92,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.train_seed,
         progress=not args.quiet,
         lr_decay_epoch=args.lr_decay_epoch,
+        standardize=args.standardize,
+        normalize_cost=args.normalize_cost,
         **_model_options(args, args.method),
     )
     record["command"] = "python -m demos knapsack " + " ".join(args.argv)
@@ -157,6 +159,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             step += ["--lr", *(f"{v:g}" for v in run["lrs"])]
             if run.get("lr_decay_epoch"):
                 step += ["--lr-decay-epoch", str(run["lr_decay_epoch"])]
+            if run.get("standardize"):
+                step += ["--standardize"]
+            if run.get("normalize_cost"):
+                step += ["--normalize-cost"]
             if run.get("tag"):
                 step += ["--tag", run["tag"]]
             steps.append(step)
@@ -222,6 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="multiply the learning rate by 0.1 after this many epochs (default: constant)",
+    )
+    p.add_argument(
+        "--standardize",
+        action="store_true",
+        help="z-score the embeddings per dimension with the training split's statistics",
+    )
+    p.add_argument(
+        "--normalize-cost",
+        action="store_true",
+        help="CombOptNet: feed c / ||c|| to the ILP layer (the paper's convention)",
     )
     p.add_argument(
         "--train-limit", type=int, default=None, help="train on only this many instances"

@@ -64,6 +64,18 @@ def load_features(
     return Features(data, x, train_idx, val_idx, data.split("test"))
 
 
+def standardize_inputs(x: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+    """``x (N, 10, d)`` z-scored per embedding dimension with statistics of ``x[rows]`` only.
+
+    The mean and standard deviation are taken over every item of the instances in ``rows``
+    (the instances the model trains on), so validation and test inputs never shape the
+    transform. Dimensions that are constant on ``rows`` are only centred.
+    """
+    fit = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])
+    std = fit.std(dim=0)
+    return (x - fit.mean(dim=0)) / torch.where(std > 0, std, torch.ones_like(std))
+
+
 def _scores(data: KnapsackDataset, idx: np.ndarray, selection: np.ndarray) -> dict:
     return score(
         selection, data.weights[idx], data.prices[idx], data.labels[idx], data.optimum[idx]
@@ -95,14 +107,27 @@ def run_method(
     seed: int = 0,
     progress: bool = True,
     lr_decay_epoch: int | None = None,
+    standardize: bool = False,
+    normalize_cost: bool = False,
     **model_options: Any,
 ) -> dict:
-    """Train ``method`` for each lr, keep the best validation (lr, epoch), score on test."""
+    """Train ``method`` for each lr, keep the best validation (lr, epoch), score on test.
+
+    ``standardize`` z-scores the embeddings with the training split's statistics
+    (:func:`standardize_inputs`) before any model sees them; ``normalize_cost`` (CombOptNet
+    only) feeds ``c / ||c||`` to the ILP layer.
+    """
     if method not in METHODS:
         raise ValueError(f"method: expected one of {sorted(METHODS)}, got {method!r}")
     if not lrs:
         raise ValueError("lrs: give at least one learning rate")
+    if normalize_cost:
+        if method != "combopt":
+            raise ValueError(f"normalize_cost: only CombOptNet has a cost vector, not {method!r}")
+        model_options["normalize_cost"] = True
     x, labels = feats.x, torch.from_numpy(feats.data.labels)
+    if standardize:
+        x = standardize_inputs(x, feats.train)
     runs, best = [], None
     for lr in lrs:
         torch.manual_seed(seed)
@@ -129,6 +154,8 @@ def run_method(
             {
                 "lr": float(lr),
                 "lr_decay_epoch": lr_decay_epoch,
+                "standardize": standardize,
+                "normalize_cost": normalize_cost,
                 "history": result.history,
                 "best_epoch": result.best_epoch,
                 "best_val_exact": result.best_val_exact,
@@ -151,6 +178,8 @@ def run_method(
         "chosen": {
             "lr": lr,
             "lr_decay_epoch": lr_decay_epoch,
+            "standardize": standardize,
+            "normalize_cost": normalize_cost,
             "epoch": epoch,
             "val_exact": val_exact,
         },
@@ -162,15 +191,21 @@ def run_method(
 def refit(
     feats: Features, record: dict, seed: int = 0, progress: bool = True, **model_options: Any
 ) -> dict:
-    """Retrain with a record's chosen (lr, decay, epochs) on train + validation, score on test.
+    """Retrain a record's chosen setting (lr, decay, inputs, cost scaling, epochs) on
+    train + validation, score on test.
 
     Nothing is selected here: the hyperparameters and the number of epochs come from the
     validation split of ``record``; the model sees all training instances (4,500, as in
-    the paper) and is scored once on the test split.
+    the paper) and is scored once on the test split. Standardized inputs, if chosen, take
+    their statistics from those 4,500 instances.
     """
     chosen, method = record["chosen"], record["method"]
     idx = np.sort(np.concatenate([feats.train, feats.val]))
     x, labels = feats.x, torch.from_numpy(feats.data.labels)
+    if chosen.get("standardize"):
+        x = standardize_inputs(x, idx)
+    if chosen.get("normalize_cost"):
+        model_options["normalize_cost"] = True
     torch.manual_seed(seed)
     model = METHODS[method](x.shape[-1], **model_options)
     config = TrainConfig(

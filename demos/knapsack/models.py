@@ -59,12 +59,19 @@ class KnapsackCombOptNet(nn.Module):
     Args:
         embed_dim: ``d``.
         hidden: hidden width of the per-item MLP (512 in the paper).
+        normalize_cost: divide ``c`` by its Euclidean norm per instance (the paper's
+            convention for cost vectors, METHOD.md). The selection is unchanged (the ILP's
+            optimum is invariant to scaling ``c``); only the gradient loses its component
+            along ``c``.
         **layer_options: for ``ILPLayer`` (``solver``, ``tau``, ``workers``, ...).
     """
 
-    def __init__(self, embed_dim: int, hidden: int = 512, **layer_options: Any) -> None:
+    def __init__(
+        self, embed_dim: int, hidden: int = 512, normalize_cost: bool = False, **layer_options: Any
+    ) -> None:
         super().__init__()
         self.coefficients = ItemCoefficients(embed_dim, hidden)
+        self.normalize_cost = normalize_cost
         self.ilp = ILPLayer(0.0, 1.0, **layer_options)
 
     def ilp_data(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -72,6 +79,8 @@ class KnapsackCombOptNet(nn.Module):
         _check_input(x)
         price, weight = self.coefficients(x)
         c = -SCALE * price
+        if self.normalize_cost:
+            c = c / c.norm(dim=-1, keepdim=True)
         A = (SCALE * weight).unsqueeze(1)
         b = torch.full((x.shape[0], 1), SCALE * CAPACITY, dtype=A.dtype, device=A.device)
         return c, A, b

@@ -37,6 +37,18 @@ def load_records(folder: Path) -> dict[str, dict]:
     return records
 
 
+def setting(chosen: dict) -> str:
+    """A chosen setting in words: ``0.001 (x0.1 after epoch 60, standardized inputs)``."""
+    notes = []
+    if chosen.get("lr_decay_epoch"):
+        notes.append(f"x0.1 after epoch {chosen['lr_decay_epoch']}")
+    if chosen.get("standardize"):
+        notes.append("standardized inputs")
+    if chosen.get("normalize_cost"):
+        notes.append("c / ||c||")
+    return f"{chosen['lr']:g}" + (f" ({', '.join(notes)})" if notes else "")
+
+
 def table(records: dict[str, dict]) -> str:
     rows = [
         (
@@ -51,12 +63,10 @@ def table(records: dict[str, dict]) -> str:
         tuned = "-"
         if "from" in rec:  # a refit: settings fixed by the validation run
             chosen = rec["from"]["chosen"]
-            decay = chosen.get("lr_decay_epoch")
-            lr = f"{chosen['lr']:g}" + (f" (x0.1 after epoch {decay})" if decay else "")
+            lr = setting(chosen)
             tuned = f"{lr} / {rec['epochs']} epochs, as chosen on validation"
         elif chosen:
-            decay = chosen.get("lr_decay_epoch")
-            lr = f"{chosen['lr']:g}" + (f" (x0.1 after epoch {decay})" if decay else "")
+            lr = setting(chosen)
             tuned = (
                 f"{lr} / {chosen['epoch']} of {rec['epochs']} ({100 * chosen['val_exact']:.1f} %)"
             )

@@ -289,6 +289,28 @@ def test_combopt_gradient_reaches_price_and_weight_heads():
     assert head is not None and float(head[0].abs().sum()) > 0 and float(head[1].abs().sum()) > 0
 
 
+def test_normalized_cost_is_unit_norm_and_keeps_the_selection():
+    torch.manual_seed(2)
+    plain = KnapsackCombOptNet(16, hidden=32)
+    normed = KnapsackCombOptNet(16, hidden=32, normalize_cost=True)
+    normed.load_state_dict(plain.state_dict())
+    x = torch.randn(8, 10, 16)
+    c_plain, _, _ = plain.ilp_data(x)
+    c, _, _ = normed.ilp_data(x)
+    assert torch.allclose(c.norm(dim=-1), torch.ones(8))
+    assert torch.allclose(c, c_plain / c_plain.norm(dim=-1, keepdim=True))
+    assert torch.equal(plain.select(x), normed.select(x))
+
+
+def test_normalize_cost_is_refused_for_models_without_a_cost_vector():
+    from demos.knapsack.experiment import Features, run_method
+
+    d = generate(num_instances=20, num_train=10, seed=3)
+    feats = Features(d, torch.zeros(20, 10, 4), np.arange(5), np.arange(5, 10), np.arange(10, 20))
+    with pytest.raises(ValueError, match="normalize_cost"):
+        run_method(feats, "mlp", [1e-3], 1, progress=False, normalize_cost=True)
+
+
 def test_models_reject_bad_input_shapes():
     with pytest.raises(ValueError, match="x: expected"):
         KnapsackMLP(16)(torch.randn(3, 9, 16))
@@ -399,6 +421,46 @@ def test_merge_records_picks_the_best_validation_run_first_on_ties():
     other = rec(4.0, 0.9, 0.4) | {"epochs": 5}
     with pytest.raises(ValueError, match="one method"):
         merge_records([rec(1.0, 0.5, 0.1), other])
+
+
+def test_standardize_inputs_uses_only_the_given_rows():
+    from demos.knapsack.experiment import standardize_inputs
+
+    gen = torch.Generator().manual_seed(0)
+    x = 3.0 + 0.05 * torch.randn(20, 10, 6, generator=gen)
+    x[..., 5] = 1.0  # a constant dimension: centred, not divided by zero
+    rows = np.arange(12)
+    z = standardize_inputs(x, rows)
+    fit = z[:12].reshape(-1, 6)
+    assert torch.allclose(fit[:, :5].mean(0), torch.zeros(5), atol=1e-5)
+    assert torch.allclose(fit[:, :5].std(0), torch.ones(5), atol=1e-5)
+    assert torch.equal(z[..., 5], torch.zeros(20, 10))
+    shifted = x.clone()
+    shifted[12:] += 100.0  # rows outside the fit move the outputs, not the transform
+    assert torch.allclose(standardize_inputs(shifted, rows)[:12], z[:12])
+
+
+def test_standardized_runs_record_the_choice_and_refit_reuses_it():
+    from demos.knapsack.experiment import Features, refit, run_method
+
+    d = generate(num_instances=60, num_train=40, seed=3)
+    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(
+        60, 10, -1
+    )
+    feats = Features(d, x, np.arange(30), np.arange(30, 40), np.arange(40, 60))
+    record = run_method(feats, "mlp", [1e-3], 1, progress=False, standardize=True)
+    assert record["chosen"]["standardize"] is True and record["runs"][0]["standardize"] is True
+    again = refit(feats, record, progress=False)
+    assert again["from"]["chosen"]["standardize"] is True and again["train_size"] == 40
+
+
+def test_report_names_the_chosen_setting():
+    from demos.knapsack.report import setting
+
+    assert setting({"lr": 1e-3}) == "0.001"
+    assert setting({"lr": 1e-3, "lr_decay_epoch": 60, "standardize": True}) == (
+        "0.001 (x0.1 after epoch 60, standardized inputs)"
+    )
 
 
 def test_training_keeps_the_best_validation_state_of_the_lp_baseline():
