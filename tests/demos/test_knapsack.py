@@ -392,6 +392,23 @@ def test_cli_lpmax_train_report_end_to_end(tmp_path, capsys):
     assert "prices.png" in (tmp_path / "res" / "main" / "results.md").read_text()
 
 
+def test_reproduce_runs_every_grid_part_then_the_refit_then_the_report(monkeypatch, tmp_path):
+    from demos.knapsack import cli
+
+    steps = []
+    monkeypatch.setattr(cli, "main", lambda step: steps.append(step) or 0)
+    args = cli.build_parser().parse_args(["reproduce", "--out", str(tmp_path), "--quiet"])
+    assert cli.cmd_reproduce(args) == 0
+    names = [step[0] for step in steps]
+    trains = [step for step in steps if step[0] == "train" and "combopt" in step]
+    assert names[:2] == ["embed", "lpmax"] and names[-2:] == ["refit", "report"]
+    assert len(trains) == len(cli.GRIDS["combopt"]["runs"])
+    assert sum("--standardize" in step for step in trains) == 2
+    assert sum("--normalize-cost" in step for step in trains) == 1
+    tags = [step[step.index("--tag") + 1] for step in trains if "--tag" in step]
+    assert len(tags) == len(set(tags)) == len(trains) - 1  # one untagged part, no clashes
+
+
 def test_cli_reports_a_missing_cache(tmp_path):
     with pytest.raises(SystemExit, match="embed"):
         main(["lpmax", "--cache", str(tmp_path), "--out", str(tmp_path)])
