@@ -22,11 +22,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
-
-from pathlib import Path
 
 from combopt_core import ILPProblem, Status, get_solver, make_problem
 from demos.benchmarks.common import available_backends, machine_note, table

@@ -67,7 +67,7 @@ def keypoint_accuracy(y: np.ndarray, perms: np.ndarray) -> np.ndarray:
 def feasible_permutations(A: np.ndarray, b: np.ndarray, tol: float = 1e-9) -> float:
     """Share of the ``p!`` permutation matrices ``y`` (row-major ``(p^2,)``) with ``A y <= b``."""
     A, b = np.asarray(A, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    p = int(round(np.sqrt(A.shape[1])))
+    p = round(np.sqrt(A.shape[1]))
     if A.ndim != 2 or p * p != A.shape[1] or b.shape != (A.shape[0],):
         raise ValueError(f"A, b: expected (m, p^2) and (m,), got {A.shape}, {b.shape}")
     perms = np.array(list(itertools.permutations(range(p))))

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from demos.experiment import RunRecord, write_csv  # noqa: E402
-from demos.merge_results import main, read_csv  # noqa: E402
+from demos.experiment import RunRecord, write_csv
+from demos.merge_results import main, read_csv
 
 
 def _record(m: int, seed: int, acc: float, epochs: int = 100) -> RunRecord:
@@ -40,8 +40,8 @@ def test_csv_round_trips_through_write_and_read(tmp_path):
     write_csv(records, tmp_path / "r.csv")
     assert read_csv(tmp_path / "r.csv") == records
     with (tmp_path / "r.csv").open() as f:
-        assert list(csv.DictReader(f))[0]["m"] == "4"
-    assert [f.name for f in dataclasses.fields(RunRecord)][0] == "task"
+        assert next(iter(csv.DictReader(f)))["m"] == "4"
+    assert next(f.name for f in dataclasses.fields(RunRecord)) == "task"
 
 
 def test_a_run_in_two_sources_is_refused(tmp_path):
