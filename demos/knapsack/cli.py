@@ -30,8 +30,18 @@ GRIDS: dict[str, dict] = {
             {"lrs": (1e-3,)},
             {"lrs": (1e-3,), "lr_decay_epoch": 60, "tag": "lr1e-3-decay60"},
             {"lrs": (5e-4,), "tag": "lr5e-4"},
-            {"lrs": (1e-3,), "lr_decay_epoch": 60, "standardize": True, "tag": "std-lr1e-3-decay60"},
-            {"lrs": (5e-4,), "lr_decay_epoch": 60, "standardize": True, "tag": "std-lr5e-4-decay60"},
+            {
+                "lrs": (1e-3,),
+                "lr_decay_epoch": 60,
+                "standardize": True,
+                "tag": "std-lr1e-3-decay60",
+            },
+            {
+                "lrs": (5e-4,),
+                "lr_decay_epoch": 60,
+                "standardize": True,
+                "tag": "std-lr5e-4-decay60",
+            },
             {
                 "lrs": (1e-3,),
                 "lr_decay_epoch": 60,
