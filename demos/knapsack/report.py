@@ -45,7 +45,7 @@ def setting(chosen: dict) -> str:
     if chosen.get("standardize"):
         notes.append("standardized inputs")
     if chosen.get("normalize_cost"):
-        notes.append("c / ||c||")
+        notes.append("normalized cost")
     return f"{chosen['lr']:g}" + (f" ({', '.join(notes)})" if notes else "")
 
 
