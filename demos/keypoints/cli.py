@@ -83,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def write_report(out: Path, command: str | None = None) -> str:
-    """Write ``results.md`` (table + command) and ``matchings.png`` from ``out/runs``."""
+    """Write ``results.md`` (table + commands) and ``matchings.png`` from ``out/runs``.
+
+    ``command`` is added to ``out/command.txt`` (one line per distinct command), so a folder
+    filled by several runs, e.g. one per ``p``, lists every command behind its table.
+    """
     from .experiment import load_runs, table
     from .figure import draw_matchings
 
@@ -91,10 +95,12 @@ def write_report(out: Path, command: str | None = None) -> str:
     text = table(results)
     header = "# Synthetic keypoint matching (not SPair-71k)\n\n"
     cmd_file = out / "command.txt"
-    if command:
-        cmd_file.write_text(command + "\n")
-    if cmd_file.exists():
-        header += f"Command:\n\n```\n{cmd_file.read_text().strip()}\n```\n\n"
+    commands = cmd_file.read_text().splitlines() if cmd_file.exists() else []
+    if command and command not in commands:
+        commands.append(command)
+        cmd_file.write_text("\n".join(commands) + "\n")
+    if commands:
+        header += "Commands:\n\n```\n" + "\n".join(commands) + "\n```\n\n"
     (out / "results.md").write_text(
         header + "Test split, best validation epoch; accuracy and valid permutations in %, "
         "mean ± std over seeds.\n\n" + text

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from demos.keypoints import main
+from demos.keypoints.cli import write_report
 from demos.keypoints.backend import PREFERRED, choose_solver
 from demos.keypoints.matching import (
     argmax_matching,
@@ -292,6 +293,11 @@ def test_synthetic_command_writes_table_and_figure(tmp_path, capsys):
     assert (out / "matchings.png").stat().st_size > 10_000
     main(argv)  # a second call keeps the finished runs
     assert "exists, skipped" in capsys.readouterr().out
+    assert len((out / "command.txt").read_text().splitlines()) == 1  # same command, one line
+    write_report(out, "python -m demos keypoints synthetic --p 5")
+    assert (out / "command.txt").read_text().splitlines()[1].endswith("--p 5")
+    text = (out / "results.md").read_text()
+    assert "--train-size 20" in text and "synthetic --p 5" in text
 
 
 # --- the backend choice -------------------------------------------------------------------
