@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from combopt_torch import LearnableConstraints
 from torch import nn
+
+from combopt_torch import LearnableConstraints
 
 INSTALL_HINT = "the LP baseline needs cvxpylayers: pip install cvxpy cvxpylayers"
 

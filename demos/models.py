@@ -13,8 +13,9 @@ All map normalised costs ``c (B, n)`` to solutions ``(B, n)`` in the box's own c
 from __future__ import annotations
 
 import torch
-from combopt_torch import CombOptNet
 from torch import nn
+
+from combopt_torch import CombOptNet
 
 METHODS = ("combopt", "mlp", "lp")
 

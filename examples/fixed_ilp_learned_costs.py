@@ -18,9 +18,9 @@ import argparse
 
 import numpy as np
 import torch
-from combopt_torch import ILPLayer
 
 from combopt_core import solve
+from combopt_torch import ILPLayer
 
 
 def assignment_constraints(p: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,9 +18,9 @@ import argparse
 
 import numpy as np
 import torch
-from combopt_torch import CombOptNet
 
 from combopt_core import solve
+from combopt_torch import CombOptNet
 
 
 def hidden_ilp(n: int, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

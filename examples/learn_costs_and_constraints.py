@@ -20,10 +20,10 @@ import argparse
 
 import numpy as np
 import torch
-from combopt_torch import ILPLayer
 from torch import nn
 
 from combopt_core import solve
+from combopt_torch import ILPLayer
 
 PRICE_RANGE = (10.0, 45.0)
 WEIGHT_RANGE = (15.0, 35.0)

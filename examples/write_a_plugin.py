@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     # The new backend works everywhere a solver is accepted, e.g. in the PyTorch layer.
     import torch
+
     from combopt_torch import ILPLayer
 
     layer = ILPLayer(lb=-1, ub=1, solver="tiny-enum")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_gradient import reference_backward
 
 from combopt_core import combopt_gradients
 from combopt_core.gradient import project_dy
-from reference_gradient import reference_backward
 
 BOXES = {"binary": (0.0, 1.0), "dense": (-5.0, 5.0)}
 

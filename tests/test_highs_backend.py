@@ -7,9 +7,9 @@ backend in ``tests/conformance``.
 from __future__ import annotations
 
 import numpy as np
+from conftest import rc_files
 
 from combopt_core import Status, get_solver, make_problem, solve, solve_batch
-from conftest import rc_files
 
 
 def test_ships_every_random_constraints_file():

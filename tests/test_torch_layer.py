@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import rc_files
 
 from combopt_core import ProblemValidationError, Status, combopt_gradients
 from combopt_torch import CombOptNet, ILPLayer, LearnableConstraints
-from conftest import rc_files
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass
 
 import torch
-from combopt_torch import ILPLayer
 
 from combopt_core import get_solver
+from combopt_torch import ILPLayer
 
 from .common import (
     RC_CASES,

@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from combopt_torch import ILPLayer, LearnableConstraints
 from torch import nn
 
 from combopt_core import Status
+from combopt_torch import ILPLayer, LearnableConstraints
 
 from .matching import argmax_matching, hungarian_matching, is_permutation, keypoint_accuracy
 from .model import GraphMatcher, delaunay_adjacency

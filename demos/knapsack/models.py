@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from combopt_torch import ILPLayer
 from torch import nn
+
+from combopt_torch import ILPLayer
 
 from .data import CAPACITY, NUM_ITEMS, PRICE_RANGE, WEIGHT_RANGE
 from .relaxation import greedy_round, lp_relaxation

@@ -7,11 +7,11 @@ import itertools
 
 import numpy as np
 import pytest
-from combopt_bruteforce.enumerate import enumerate_optima
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from combopt_bruteforce.enumerate import enumerate_optima
 from combopt_core import (
     BackendUnavailableError,
     SolverError,
@@ -186,9 +186,10 @@ def test_gurobi_model_too_large_names_the_licence():
 
 @needs("gurobi")
 def test_gurobi_without_licence_is_unavailable_with_reason(monkeypatch):
+    import gurobipy as gp
+
     import combopt_gurobi
     import combopt_gurobi.solver
-    import gurobipy as gp
 
     def no_licence(options):
         raise gp.GurobiError(10009, "No Gurobi license found")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from combopt_bruteforce.enumerate import enumerate_optima
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from combopt_bruteforce.enumerate import enumerate_optima
 from combopt_core import ILPInstance, Status, make_problem, solve_batch
 
 from .conformance_rules import CONFORMANCE_SETTINGS, FEAS_TOL, NO_RULES, OBJ_RTOL, RULES

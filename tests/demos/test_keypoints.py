@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from demos.keypoints import main
-from demos.keypoints.cli import write_report
 from demos.keypoints.backend import PREFERRED, choose_solver
+from demos.keypoints.cli import write_report
 from demos.keypoints.matching import (
     argmax_matching,
     feasible_permutations,

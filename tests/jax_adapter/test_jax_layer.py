@@ -12,10 +12,9 @@ import pytest
 jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 
-from combopt_jax import ILPLayer
-
 from combopt_core import Status, combopt_gradients, make_problem, solve
 from combopt_core.errors import ProblemValidationError
+from combopt_jax import ILPLayer
 
 RTOL, ATOL = 1e-5, 1e-5
 

@@ -11,15 +11,14 @@ import pytest
 
 pytest.importorskip("ortools")
 
-from combopt_cpsat import solver as cpsat_module
-from combopt_cpsat.solver import CpSatSolver
-
 from combopt_core import (
     SerialExecutor,
     Status,
     make_problem,
     solve_batch,
 )
+from combopt_cpsat import solver as cpsat_module
+from combopt_cpsat.solver import CpSatSolver
 
 from .perf_helpers import BruteForceSolver, count_calls, random_problem
 

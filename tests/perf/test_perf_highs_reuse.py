@@ -8,9 +8,9 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
-from combopt_highs.solver import HighsSolver
 
 from combopt_core import SerialExecutor, solve_batch
+from combopt_highs.solver import HighsSolver
 
 from .perf_helpers import BruteForceSolver, random_problem
 

@@ -11,14 +11,13 @@ import pytest
 
 pytest.importorskip("pyscipopt")
 
-from combopt_scip.solver import ScipSolver
-
 from combopt_core import (
     ProcessExecutor,
     SerialExecutor,
     make_problem,
     solve_batch,
 )
+from combopt_scip.solver import ScipSolver
 
 from .perf_helpers import BruteForceSolver, count_calls, random_problem
 

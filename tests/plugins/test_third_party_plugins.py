@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from combopt_bruteforce.enumerate import enumerate_optima
 
+from combopt_bruteforce.enumerate import enumerate_optima
 from combopt_core import Status, list_backends, make_problem
 from combopt_core.registry import SOLVER_ENV_VAR, Registry
 
