@@ -5,8 +5,9 @@ Exactness: ``MIPGap = MIPGapAbs = 0``, ``Threads = 1``, ``OutputFlag = 0``. Each
 one Gurobi ``Env`` per solver object (created on first use; Gurobi environments must not be
 shared between threads) and its last model, which is reused with only the costs replaced
 while ``A``, ``b`` and the bounds stay the same (``reuse_model=False`` turns this off).
-Gurobi releases the GIL, so batches run on a thread pool. The pip wheel carries a size-limited licence (at most 2,000 variables and
-2,000 constraints); larger models raise a ``SolverError`` that says so.
+Gurobi releases the GIL, so batches run on a thread pool. The pip wheel carries a
+size-limited licence (at most 2,000 variables and 2,000 constraints); larger models raise a
+``BackendUnavailableError`` that says so.
 """
 
 from __future__ import annotations
