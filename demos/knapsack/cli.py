@@ -113,6 +113,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         lr_decay_epoch=args.lr_decay_epoch,
         standardize=args.standardize,
         normalize_cost=args.normalize_cost,
+        ema_decay=args.ema_decay,
         **_model_options(args, args.method),
     )
     record["command"] = "python -m demos knapsack " + " ".join(args.argv)
@@ -182,6 +183,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 step += ["--standardize"]
             if run.get("normalize_cost"):
                 step += ["--normalize-cost"]
+            if run.get("ema_decay"):
+                step += ["--ema-decay", f"{run['ema_decay']:g}"]
             if run.get("tag"):
                 step += ["--tag", run["tag"]]
             steps.append(step)
@@ -259,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--normalize-cost",
         action="store_true",
         help="CombOptNet: feed c / ||c|| to the ILP layer (the paper's convention)",
+    )
+    p.add_argument(
+        "--ema-decay",
+        type=float,
+        default=None,
+        help="validate and keep an exponential moving average of the parameters with this "
+        "decay per step, e.g. 0.999 (default: the raw parameters)",
     )
     p.add_argument(
         "--train-limit", type=int, default=None, help="train on only this many instances"

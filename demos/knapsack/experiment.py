@@ -109,13 +109,15 @@ def run_method(
     lr_decay_epoch: int | None = None,
     standardize: bool = False,
     normalize_cost: bool = False,
+    ema_decay: float | None = None,
     **model_options: Any,
 ) -> dict:
     """Train ``method`` for each lr, keep the best validation (lr, epoch), score on test.
 
     ``standardize`` z-scores the embeddings with the training split's statistics
     (:func:`standardize_inputs`) before any model sees them; ``normalize_cost`` (CombOptNet
-    only) feeds ``c / ||c||`` to the ILP layer.
+    only) feeds ``c / ||c||`` to the ILP layer; ``ema_decay`` validates and keeps the
+    moving average of the parameters (:class:`~.training.ParameterAverage`).
     """
     if method not in METHODS:
         raise ValueError(f"method: expected one of {sorted(METHODS)}, got {method!r}")
@@ -136,6 +138,7 @@ def run_method(
             lr=float(lr),
             epochs=epochs,
             lr_decay_epoch=lr_decay_epoch,
+            ema_decay=ema_decay,
             seed=seed,
             progress=progress,
         )
@@ -156,6 +159,7 @@ def run_method(
                 "lr_decay_epoch": lr_decay_epoch,
                 "standardize": standardize,
                 "normalize_cost": normalize_cost,
+                "ema_decay": ema_decay,
                 "history": result.history,
                 "best_epoch": result.best_epoch,
                 "best_val_exact": result.best_val_exact,
@@ -180,6 +184,7 @@ def run_method(
             "lr_decay_epoch": lr_decay_epoch,
             "standardize": standardize,
             "normalize_cost": normalize_cost,
+            "ema_decay": ema_decay,
             "epoch": epoch,
             "val_exact": val_exact,
         },
@@ -191,7 +196,8 @@ def run_method(
 def refit(
     feats: Features, record: dict, seed: int = 0, progress: bool = True, **model_options: Any
 ) -> dict:
-    """Retrain a record's chosen setting (lr, decay, inputs, cost scaling, epochs) on
+    """Retrain a record's chosen setting (lr, decay, inputs, cost scaling, averaging,
+    epochs) on
     train + validation, score on test.
 
     Nothing is selected here: the hyperparameters and the number of epochs come from the
@@ -212,6 +218,7 @@ def refit(
         lr=chosen["lr"],
         epochs=chosen["epoch"],
         lr_decay_epoch=chosen.get("lr_decay_epoch"),
+        ema_decay=chosen.get("ema_decay"),
         seed=seed,
         progress=progress,
     )

@@ -46,6 +46,8 @@ def setting(chosen: dict) -> str:
         notes.append("standardized inputs")
     if chosen.get("normalize_cost"):
         notes.append("normalized cost")
+    if chosen.get("ema_decay"):
+        notes.append(f"parameter average {chosen['ema_decay']:g}")
     return f"{chosen['lr']:g}" + (f" ({', '.join(notes)})" if notes else "")
 
 

@@ -5,6 +5,11 @@ Loss: MSE between the model's solution and the label, both normalised from ``{0,
 multiplied by ``lr_decay`` after ``lr_decay_epoch`` epochs). After every
 epoch the validation exact-match accuracy is measured; the state of the best epoch (first
 one on ties) is kept, so the number of epochs is chosen on validation data.
+
+Optionally (``ema_decay``) the model that is validated, kept and returned is an
+exponential moving average of the parameters (Polyak averaging), updated after every
+optimiser step: ``avg <- ema_decay * avg + (1 - ema_decay) * param``. Training itself is
+unchanged; the average only smooths the step-to-step jitter of the selected model.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class TrainConfig:
     epochs: int
     lr_decay_epoch: int | None = None
     lr_decay: float = 0.1
+    ema_decay: float | None = None
     batch_size: int = 8
     seed: int = 0
     eval_batch_size: int = 500
@@ -35,6 +41,8 @@ class TrainConfig:
             raise ValueError(f"lr_decay_epoch: must be at least 1, got {self.lr_decay_epoch}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay: must lie in (0, 1], got {self.lr_decay}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay: must lie in (0, 1), got {self.ema_decay}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
@@ -54,6 +62,28 @@ def snapshot(model: nn.Module) -> dict:
     """A detached copy of ``model.state_dict()`` (``deepcopy`` fails on the sparse CSR
     buffers that cvxpylayers registers)."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class ParameterAverage:
+    """Exponential moving average of a model's parameters.
+
+    ``state()`` is a full ``state_dict`` for ``load_state_dict``: the averaged parameters
+    beside the model's current buffers.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.params = {k: p.detach().clone() for k, p in model.named_parameters()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for k, p in model.named_parameters():
+            self.params[k].lerp_(p.detach(), 1.0 - self.decay)
+
+    def state(self, model: nn.Module) -> dict:
+        current = snapshot(model)
+        current.update({k: v.clone() for k, v in self.params.items()})
+        return current
 
 
 def normalize(y: torch.Tensor) -> torch.Tensor:
@@ -96,6 +126,7 @@ def train(
     milestones = [config.lr_decay_epoch] if config.lr_decay_epoch is not None else []
     schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=config.lr_decay)
     target = normalize(y_train.to(torch.float32))
+    average = ParameterAverage(model, config.ema_decay) if config.ema_decay else None
     result = TrainResult()
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
@@ -110,12 +141,17 @@ def train(
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if average is not None:
+                average.update(model)
             total += float(loss.detach()) * len(idx)
         schedule.step()
+        state = snapshot(model) if average is None else average.state(model)
         if x_val is None:
             val = float("nan")
-        else:
+        elif average is None:
             val = exact_match(predict(model, x_val, config.eval_batch_size), y_val)
+        else:
+            val = exact_match(_predict_with(model, state, x_val, config.eval_batch_size), y_val)
         row = {
             "epoch": epoch,
             "lr": lr,
@@ -131,8 +167,18 @@ def train(
                 flush=True,
             )
         if x_val is None and epoch == config.epochs:
-            result.best_epoch, result.best_state = epoch, snapshot(model)
+            result.best_epoch, result.best_state = epoch, state
         elif val > result.best_val_exact:
             result.best_val_exact, result.best_epoch = val, epoch
-            result.best_state = snapshot(model)
+            result.best_state = state
     return result
+
+
+def _predict_with(model: nn.Module, state: dict, x: torch.Tensor, batch_size: int) -> np.ndarray:
+    """Predictions of ``model`` with ``state`` loaded; the training state is restored."""
+    training = snapshot(model)
+    model.load_state_dict(state)
+    try:
+        return predict(model, x, batch_size)
+    finally:
+        model.load_state_dict(training)
