@@ -522,3 +522,54 @@ def test_training_step_decay_and_config_errors():
         TrainConfig(lr=0.0, epochs=3)
     with pytest.raises(ValueError, match="epochs"):
         TrainConfig(lr=1e-3, epochs=0)
+
+
+def test_parameter_average_is_an_exponential_moving_average_of_the_parameters():
+    from demos.knapsack.training import ParameterAverage
+
+    model = KnapsackMLP(4, hidden=3)
+    start = {k: p.detach().clone() for k, p in model.named_parameters()}
+    average = ParameterAverage(model, decay=0.75)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    average.update(model)
+    state = average.state(model)
+    for k, p in model.named_parameters():
+        assert torch.allclose(state[k], 0.75 * start[k] + 0.25 * p.detach())
+    assert set(state) == set(model.state_dict())
+
+
+def test_averaging_changes_what_is_kept_not_how_the_model_trains():
+    from demos.knapsack.training import TrainConfig, train
+
+    d = generate(num_instances=60, num_train=40, seed=13)
+    x = torch.from_numpy(number_encoder()([s for i in d.sentences() for s in i])).reshape(
+        60, 10, -1
+    )
+    y = torch.from_numpy(d.labels[:40])
+    models, kept = [], []
+    for ema, validate in ((None, False), (0.9, False), (0.9, True)):
+        torch.manual_seed(0)
+        models.append(KnapsackMLP(x.shape[-1], hidden=8))
+        config = TrainConfig(lr=1e-2, epochs=3, ema_decay=ema, progress=False)
+        val = (x[40:], d.labels[40:]) if validate else (None, None)
+        kept.append(train(models[-1], x[:40], y, *val, config).best_state)
+    plain, averaged, validated = models
+    for (k, p), q, r in zip(
+        plain.named_parameters(), averaged.parameters(), validated.parameters(), strict=True
+    ):  # averaging, and validating the average, leave the raw weights' training alone
+        assert torch.equal(p, q) and torch.equal(p, r), k
+    raw = dict(averaged.named_parameters())
+    assert all(torch.equal(kept[0][k], p) for k, p in raw.items())  # final raw weights
+    assert not any(torch.equal(kept[1][k], p) for k, p in raw.items())  # their average
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(lr=1e-3, epochs=3, ema_decay=1.0)
+
+
+def test_report_names_parameter_averaging():
+    from demos.knapsack.report import setting
+
+    assert setting({"lr": 1e-3, "normalize_cost": True, "ema_decay": 0.999}) == (
+        "0.001 (normalized cost, parameter average 0.999)"
+    )
