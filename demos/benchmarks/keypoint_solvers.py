@@ -10,10 +10,12 @@ constraints of a full training. Each backend solves the same instances one at a 
 this thread (one solver thread); a cell stops after ``--count`` solves or ``--budget`` seconds,
 whichever comes first, and reports the median and mean wall time per solve (model building
 included), how many solves hit ``--time-limit``, and the ratio of its mean to the fastest
-backend's mean in the same cell row.
+backend's mean in the same cell row. A backend with options in the demo's
+``TUNED_OPTIONS`` gets a second row, ``<name> tuned``, solved with those options (the short
+training uses them too).
 
 Run from the repository root:
-    python demos/benchmarks/keypoint_solvers.py [--p 4 5 6 7] [--count 300]
+    python -m demos.benchmarks.keypoint_solvers [--p 4 5 6 7] [--count 300]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import torch
 
 from combopt_core import ILPProblem, Status, get_solver, make_problem
 from demos.benchmarks.common import available_backends, machine_note, table
+from demos.keypoints.backend import TUNED_OPTIONS
 from demos.keypoints.synthetic import SyntheticConfig, SyntheticKeypoints, make_splits
 from demos.keypoints.train import KeypointCombOptNet, Protocol, collate, train
 
@@ -51,9 +54,11 @@ def saved_constraints(problem: ILPProblem, run: Path) -> ILPProblem:
     return make_problem(problem.c, np.array(saved["A"]), np.array(saved["b"]), 0.0, 1.0)
 
 
-def time_backend(name: str, problem: ILPProblem, count: int, budget: float, limit: float) -> dict:
+def time_backend(
+    name: str, problem: ILPProblem, count: int, budget: float, limit: float, options: dict
+) -> dict:
     """Solve instances of ``problem`` one by one until ``count`` or ``budget`` seconds."""
-    solver = get_solver(name)
+    solver = get_solver(name, **options)
     solver.solve(problem.instance(0), limit)  # environments, imports, first-call costs
     times, limited, infeasible = [], 0, 0
     spent = 0.0
@@ -86,6 +91,7 @@ def trained_model(p: int, args: argparse.Namespace, world: SyntheticKeypoints) -
         eval_time_limit=args.train_time_limit,
         workers=1,
         solver=args.train_solver,
+        solver_options=TUNED_OPTIONS.get(args.train_solver),
     )
     train_pairs, val_pairs, _ = make_splits(world, p, (1000, 8, 0), seed=1000 * p)
     model = KeypointCombOptNet(p, world.config.descriptor_dim, protocol, seed=0)
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = args.backends or [n for n in EXACT if n in available_backends()]
+    variants = [(n, n, {}) for n in names]
+    variants += [(f"{n} tuned", n, TUNED_OPTIONS[n]) for n in names if n in TUNED_OPTIONS]
     world = SyntheticKeypoints(SyntheticConfig(), world_seed=0)
     print(f"{machine_note()}; one solve at a time, one thread; limit {args.time_limit:g} s")
     rows = [["p", "constraints", "backend", "solves", "median ms", "mean ms", "limited",
@@ -128,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             if json.loads(run.read_text())["p"] == p:
                 sets[f"{run.stem} best"] = saved_constraints(trained, run)
         for label, problem in sets.items():
-            cells = {n: time_backend(n, problem, args.count, args.budget, args.time_limit)
-                     for n in names}
+            cells = {label: time_backend(n, problem, args.count, args.budget, args.time_limit,
+                                         options)
+                     for label, n, options in variants}
             fastest = min(c["mean"] for c in cells.values())
             for n, c in cells.items():
                 rows.append([str(p), label, n, str(c["solves"]), f"{1e3 * c['median']:.1f}",

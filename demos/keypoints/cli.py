@@ -10,12 +10,13 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .backend import PREFERRED, choose_solver
+from .backend import PREFERRED, choose_options, choose_solver
 from .train import Protocol
 
 DEFAULT_OUT = Path("docs/results/keypoints")
@@ -40,12 +41,17 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--solver", default=None,
                    help="combopt backend name (default: $COMBOPT_SOLVER, else the first "
                         "available of " + ", ".join(PREFERRED) + ", fastest first)")
+    g.add_argument("--solver-options", default=None, metavar="JSON",
+                   help="keyword options for the backend as a JSON object, e.g. "
+                        "'{\"options\": {\"linearization_level\": 2}}' for CP-SAT; '{}' for "
+                        "the backend's defaults (default: the options tuned for these ILPs)")
     g.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
 
 
 def _protocol(args: argparse.Namespace) -> Protocol:
     solver, why = choose_solver(args.solver)
-    print(f"ILP backend: {solver} ({why})")
+    options, options_why = choose_options(solver, args.solver_options)
+    print(f"ILP backend: {solver} ({why}), options {json.dumps(options)} ({options_why})")
     return Protocol(
         epochs=args.epochs,
         iterations=args.iterations,
@@ -57,6 +63,7 @@ def _protocol(args: argparse.Namespace) -> Protocol:
         eval_time_limit=args.eval_time_limit,
         workers=args.workers,
         solver=solver,
+        solver_options=options,
     )
 
 

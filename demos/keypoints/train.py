@@ -42,7 +42,8 @@ class Protocol:
     ``time_limit`` caps each ILP solve during training in seconds, ``eval_time_limit`` during
     validation and test (``None``: solve to proven optimality; a capped solve returns the
     solver's best point so far, and evaluation reports how often that happened);
-    ``workers`` is the number of parallel solves per batch.
+    ``workers`` is the number of parallel solves per batch; ``solver_options`` are keyword
+    options for the backend (``get_solver(solver, **solver_options)``).
     """
 
     epochs: int = 10
@@ -55,6 +56,7 @@ class Protocol:
     eval_time_limit: float | None = None
     workers: int | None = None
     solver: str | None = None
+    solver_options: dict | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "iterations", "batch_size"):
@@ -140,6 +142,7 @@ class KeypointCombOptNet(nn.Module):
             tau=protocol.tau,
             workers=protocol.workers,
             time_limit=protocol.time_limit,
+            solver_options=protocol.solver_options,
         )
         self.eval_ilp = ILPLayer(
             0.0,

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from demos.keypoints import main
-from demos.keypoints.backend import PREFERRED, choose_solver
+from demos.keypoints.backend import PREFERRED, TUNED_OPTIONS, choose_options, choose_solver
 from demos.keypoints.cli import write_report
 from demos.keypoints.matching import (
     argmax_matching,
@@ -327,6 +327,35 @@ def test_backend_choice_keeps_the_user_overrides(monkeypatch):
     assert choose_solver("bruteforce") == ("bruteforce", "--solver")
 
 
+def test_backend_options_tuned_unless_given():
+    assert choose_options("cpsat") == (TUNED_OPTIONS["cpsat"], "tuned for these ILPs")
+    assert choose_options("highs") == ({}, "backend defaults")
+    assert choose_options("cpsat", "{}") == ({}, "--solver-options")
+    assert choose_options("gurobi", '{"threads": 1}') == ({"threads": 1}, "--solver-options")
+    with pytest.raises(ValueError, match="--solver-options: not valid JSON"):
+        choose_options("cpsat", "{threads: 1}")
+    with pytest.raises(ValueError, match="--solver-options: expected a JSON object"):
+        choose_options("cpsat", "[1]")
+
+
+def test_tuned_cpsat_options_reach_the_solver_and_keep_the_optimum():
+    pytest.importorskip("ortools")
+    from combopt_core import get_solver, make_problem
+
+    p = 3
+    model = KeypointCombOptNet(
+        p, 4, Protocol(solver="cpsat", solver_options=TUNED_OPTIONS["cpsat"], workers=1)
+    )
+    params = model.ilp.solver._cp_solver().parameters
+    assert params.linearization_level == 0
+    rng = np.random.default_rng(0)
+    A, b = rng.uniform(-1, 1, (2 * p, p * p)), rng.uniform(0, 1, 2 * p)
+    problem = make_problem(rng.normal(size=(20, p * p)), A, b, 0.0, 1.0)
+    tuned = [model.ilp.solver.solve(problem.instance(i)).objective for i in range(20)]
+    plain = [get_solver("cpsat").solve(problem.instance(i)).objective for i in range(20)]
+    assert np.allclose(tuned, plain)
+
+
 def test_synthetic_command_records_the_backend(tmp_path, capsys):
     out = tmp_path / "kp"
     main(["synthetic", "--p", "3", "--seeds", "0", "--epochs", "1", "--iterations", "1",
@@ -335,6 +364,7 @@ def test_synthetic_command_records_the_backend(tmp_path, capsys):
     assert "ILP backend: bruteforce (--solver)" in capsys.readouterr().out
     run = json.loads((out / "runs" / "p3_seed0.json").read_text())
     assert run["protocol"]["solver"] == "bruteforce" and run["wall_seconds"] > 0
+    assert run["protocol"]["solver_options"] == {}
     assert "| bruteforce |" in (out / "results.md").read_text()
 
 
