@@ -20,7 +20,8 @@ DEFAULT_RESULTS = Path("docs/results/knapsack")
 # shared 2-core machine). Each entry of "runs" is one `train` call (tagged parts are merged
 # by `report`); every choice among them is made on the validation split. The decay epoch
 # 60 was read off the validation curve of the constant-lr 1e-3 run; the standardized and
-# c/||c|| runs came later, with the decayed schedule that validation had chosen.
+# c/||c|| runs came later, with the decayed schedule that validation had chosen; then, with
+# c/||c||, parameter averaging and a sweep of the decay epoch and the learning rate.
 GRIDS: dict[str, dict] = {
     "mlp": {"epochs": 60, "runs": [{"lrs": (1e-4, 1e-3)}]},
     "lp": {"epochs": 5, "runs": [{"lrs": (5e-4,)}]},
@@ -48,6 +49,25 @@ GRIDS: dict[str, dict] = {
                 "normalize_cost": True,
                 "tag": "normc-lr1e-3-decay60",
             },
+            *(
+                {
+                    "lrs": (1e-3,),
+                    "lr_decay_epoch": 60,
+                    "normalize_cost": True,
+                    "ema_decay": ema,
+                    "tag": f"normc-lr1e-3-decay60-ema{ema:g}",
+                }
+                for ema in (0.999, 0.9995)
+            ),
+            *(
+                {
+                    "lrs": (lr,),
+                    "lr_decay_epoch": decay,
+                    "normalize_cost": True,
+                    "tag": f"normc-lr{lr:.0e}-decay{decay}".replace("e-0", "e-"),
+                }
+                for lr, decay in ((1e-3, 30), (1e-3, 45), (1e-3, 80), (2e-3, 60), (2e-3, 80), (4e-3, 80))
+            ),
         ],
     },
 }

@@ -404,7 +404,10 @@ def test_reproduce_runs_every_grid_part_then_the_refit_then_the_report(monkeypat
     assert names[:2] == ["embed", "lpmax"] and names[-2:] == ["refit", "report"]
     assert len(trains) == len(cli.GRIDS["combopt"]["runs"])
     assert sum("--standardize" in step for step in trains) == 2
-    assert sum("--normalize-cost" in step for step in trains) == 1
+    normalized = [run for run in cli.GRIDS["combopt"]["runs"] if run.get("normalize_cost")]
+    assert sum("--normalize-cost" in step for step in trains) == len(normalized) > 1
+    averaged = [step for step in trains if "--ema-decay" in step]
+    assert [step[step.index("--ema-decay") + 1] for step in averaged] == ["0.999", "0.9995"]
     tags = [step[step.index("--tag") + 1] for step in trains if "--tag" in step]
     assert len(tags) == len(set(tags)) == len(trains) - 1  # one untagged part, no clashes
 
