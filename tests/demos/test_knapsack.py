@@ -576,3 +576,27 @@ def test_report_names_parameter_averaging():
     assert setting({"lr": 1e-3, "normalize_cost": True, "ema_decay": 0.999}) == (
         "0.001 (normalized cost, parameter average 0.999)"
     )
+
+
+def test_report_summarises_the_refit_seeds_and_refuses_mixed_settings(tmp_path):
+    from demos.knapsack.report import seed_repeats, seed_summary
+
+    def refit_record(exact, chosen):
+        scores = {"n": 500, "exact_match": exact, "optimal_value_reached": exact + 0.02,
+                  "infeasible": 40, "value_ratio_feasible": 0.99}
+        return {"from": {"chosen": chosen}, "test": {"scores": scores}}
+
+    chosen = {"lr": 2e-3, "epoch": 89}
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "refit-combopt.json").write_text(json.dumps(refit_record(0.60, chosen)))
+    for seed, exact in ((2, 0.70), (1, 0.65)):
+        path = tmp_path / "seeds" / f"refit-combopt-seed{seed}.json"
+        path.write_text(json.dumps(refit_record(exact, chosen)))
+    repeats = seed_repeats(tmp_path)
+    assert [seed for seed, _ in repeats] == [0, 1, 2]
+    row = seed_summary(repeats)
+    assert "3 seeds (0–2) | 65.0 ± 5.0 %" in row and "per seed: 60.0, 65.0, 70.0 %" in row
+    other = refit_record(0.5, {"lr": 1e-3, "epoch": 100})
+    (tmp_path / "seeds" / "refit-combopt-seed3.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match="seed3.json: refits a different setting"):
+        seed_repeats(tmp_path)
