@@ -66,7 +66,14 @@ GRIDS: dict[str, dict] = {
                     "normalize_cost": True,
                     "tag": f"normc-lr{lr:.0e}-decay{decay}".replace("e-0", "e-"),
                 }
-                for lr, decay in ((1e-3, 30), (1e-3, 45), (1e-3, 80), (2e-3, 60), (2e-3, 80), (4e-3, 80))
+                for lr, decay in (
+                    (1e-3, 30),
+                    (1e-3, 45),
+                    (1e-3, 80),
+                    (2e-3, 60),
+                    (2e-3, 80),
+                    (4e-3, 80),
+                )
             ),
         ],
     },
