@@ -64,15 +64,15 @@ GRIDS: dict[str, dict] = {
                     "lrs": (lr,),
                     "lr_decay_epoch": decay,
                     "normalize_cost": True,
-                    "tag": f"normc-lr{lr:.0e}-decay{decay}".replace("e-0", "e-"),
+                    "tag": f"normc-lr{lr_name}-decay{decay}",
                 }
-                for lr, decay in (
-                    (1e-3, 30),
-                    (1e-3, 45),
-                    (1e-3, 80),
-                    (2e-3, 60),
-                    (2e-3, 80),
-                    (4e-3, 80),
+                for lr, lr_name, decay in (
+                    (1e-3, "1e-3", 30),
+                    (1e-3, "1e-3", 45),
+                    (1e-3, "1e-3", 80),
+                    (2e-3, "2e-3", 60),
+                    (2e-3, "2e-3", 80),
+                    (4e-3, "4e-3", 80),
                 )
             ),
         ],

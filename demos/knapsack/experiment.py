@@ -197,8 +197,7 @@ def refit(
     feats: Features, record: dict, seed: int = 0, progress: bool = True, **model_options: Any
 ) -> dict:
     """Retrain a record's chosen setting (lr, decay, inputs, cost scaling, averaging,
-    epochs) on
-    train + validation, score on test.
+    epochs) on train + validation, score on test.
 
     Nothing is selected here: the hyperparameters and the number of epochs come from the
     validation split of ``record``; the model sees all training instances (4,500, as in

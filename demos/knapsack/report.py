@@ -51,11 +51,9 @@ def seed_repeats(folder: Path) -> list[tuple[int, dict]]:
         found.append((int(path.stem.rsplit("seed", 1)[1]), path))
     found.sort(key=lambda item: item[0])
     repeats = [(seed, json.loads(path.read_text())) for seed, path in found]
-    if repeats:
-        chosen = repeats[0][1]["from"]["chosen"]
-        for (seed, rec), (_, path) in zip(repeats, found, strict=True):
-            if rec["from"]["chosen"] != chosen:
-                raise ValueError(f"{path}: refits a different setting than seed {repeats[0][0]}")
+    for (_, path), (_, rec) in zip(found, repeats, strict=True):
+        if rec["from"]["chosen"] != repeats[0][1]["from"]["chosen"]:
+            raise ValueError(f"{path}: refits a different setting than {found[0][1]}")
     return repeats
 
 
