@@ -136,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             if json.loads(run.read_text())["p"] == p:
                 sets[f"{run.stem} best"] = saved_constraints(trained, run)
         for label, problem in sets.items():
-            cells = {label: time_backend(n, problem, args.count, args.budget, args.time_limit,
-                                         options)
-                     for label, n, options in variants}
+            cells = {variant: time_backend(n, problem, args.count, args.budget, args.time_limit,
+                                           options)
+                     for variant, n, options in variants}
             fastest = min(c["mean"] for c in cells.values())
             for n, c in cells.items():
                 rows.append([str(p), label, n, str(c["solves"]), f"{1e3 * c['median']:.1f}",

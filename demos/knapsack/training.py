@@ -81,9 +81,7 @@ class ParameterAverage:
             self.params[k].lerp_(p.detach(), 1.0 - self.decay)
 
     def state(self, model: nn.Module) -> dict:
-        current = snapshot(model)
-        current.update({k: v.clone() for k, v in self.params.items()})
-        return current
+        return {k: self.params.get(k, v).detach().clone() for k, v in model.state_dict().items()}
 
 
 def normalize(y: torch.Tensor) -> torch.Tensor:
@@ -145,13 +143,13 @@ def train(
                 average.update(model)
             total += float(loss.detach()) * len(idx)
         schedule.step()
-        state = snapshot(model) if average is None else average.state(model)
+        averaged = None if average is None else average.state(model)
         if x_val is None:
             val = float("nan")
-        elif average is None:
+        elif averaged is None:
             val = exact_match(predict(model, x_val, config.eval_batch_size), y_val)
         else:
-            val = exact_match(_predict_with(model, state, x_val, config.eval_batch_size), y_val)
+            val = exact_match(_predict_with(model, averaged, x_val, config.eval_batch_size), y_val)
         row = {
             "epoch": epoch,
             "lr": lr,
@@ -166,11 +164,12 @@ def train(
                 f"({row['seconds']:.0f} s)",
                 flush=True,
             )
-        if x_val is None and epoch == config.epochs:
-            result.best_epoch, result.best_state = epoch, state
-        elif val > result.best_val_exact:
-            result.best_val_exact, result.best_epoch = val, epoch
-            result.best_state = state
+        improved = val > result.best_val_exact  # never without validation (nan)
+        if improved or (x_val is None and epoch == config.epochs):
+            if improved:
+                result.best_val_exact = val
+            result.best_epoch = epoch
+            result.best_state = snapshot(model) if averaged is None else averaged
     return result
 
 

@@ -598,5 +598,7 @@ def test_report_summarises_the_refit_seeds_and_refuses_mixed_settings(tmp_path):
     assert "3 seeds (0–2) | 65.0 ± 5.0 %" in row and "per seed: 60.0, 65.0, 70.0 %" in row
     other = refit_record(0.5, {"lr": 1e-3, "epoch": 100})
     (tmp_path / "seeds" / "refit-combopt-seed3.json").write_text(json.dumps(other))
-    with pytest.raises(ValueError, match="seed3.json: refits a different setting than .*refit-combopt.json"):
+    with pytest.raises(
+        ValueError, match="seed3.json: refits a different setting than .*refit-combopt.json"
+    ):
         seed_repeats(tmp_path)
