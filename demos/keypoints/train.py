@@ -232,6 +232,7 @@ def train(
 
     Every iteration draws ``batch_size`` random training pairs. ``extractor_lr`` is the
     learning rate of ``model.extractor`` (the paper: 2.5e-6 for the VGG16 backbone).
+    ``log`` receives a progress line at each quarter of an epoch and a summary per epoch.
     """
     rng = np.random.default_rng(seed)
     groups = [
@@ -243,10 +244,11 @@ def train(
     optimizer = torch.optim.Adam(groups)
     best = (-1.0, None, -1)
     history = []
+    quarter = max(1, protocol.iterations // 4)
     for epoch in range(protocol.epochs):
         start = time.perf_counter()
         losses, infeasible, limited = [], [], []
-        for _ in range(protocol.iterations):
+        for iteration in range(1, protocol.iterations + 1):
             idx = rng.choice(len(train_pairs), size=protocol.batch_size, replace=False)
             batch = collate([train_pairs[i] for i in idx], features)
             _, y, info = model(batch)
@@ -257,6 +259,9 @@ def train(
             losses.append(float(loss.detach()))
             infeasible.append(float(info.infeasible.float().mean()))
             limited.append(float((info.status == int(Status.TIME_LIMIT)).float().mean()))
+            if log and iteration % quarter == 0 and iteration < protocol.iterations:
+                log(f"  epoch {epoch + 1}: {iteration}/{protocol.iterations} iterations, "
+                    f"train_loss={np.mean(losses):.3f}, {time.perf_counter() - start:.0f} s")
         val = evaluate(model, val_pairs, ("combopt",), features=features)["combopt"]
         entry = {
             "epoch": epoch + 1,

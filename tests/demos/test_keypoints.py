@@ -280,6 +280,19 @@ def test_training_learns_constraints_and_costs():
     assert after["hungarian"]["valid_permutations"] == 1.0
 
 
+def test_training_reports_progress_within_each_epoch():
+    """A long epoch is not silent: a line at each quarter, then the epoch's summary."""
+    world = SyntheticKeypoints()
+    tr, va, _ = make_splits(world, 3, (40, 4, 0), seed=0)
+    protocol = Protocol(epochs=1, iterations=8, lr=1e-3, workers=1)
+    lines: list[str] = []
+    train(KeypointCombOptNet(3, 32, protocol, hidden=8, seed=0), tr, va, protocol, log=lines.append)
+    assert [line.split(",")[0] for line in lines[:3]] == [
+        f"  epoch 1: {k}/8 iterations" for k in (2, 4, 6)
+    ]
+    assert len(lines) == 4 and lines[3].startswith("  epoch 1: train_loss=")
+
+
 def test_synthetic_command_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "kp"
     argv = ["synthetic", "--p", "3", "4", "--seeds", "0", "--epochs", "1", "--iterations", "2",
