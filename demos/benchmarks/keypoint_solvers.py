@@ -80,7 +80,9 @@ def time_backend(
     }
 
 
-def trained_model(p: int, args: argparse.Namespace, world: SyntheticKeypoints) -> KeypointCombOptNet:
+def trained_model(
+    p: int, args: argparse.Namespace, world: SyntheticKeypoints
+) -> KeypointCombOptNet:
     """Seed 0's model after ``args.train_iterations`` iterations of the demo's training."""
     protocol = Protocol(
         epochs=1,
@@ -107,8 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=300, help="solves per cell at most")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per cell at most")
     parser.add_argument("--time-limit", type=float, default=5.0, help="seconds per solve")
-    parser.add_argument("--run", type=Path, nargs="*", default=[],
-                        help="finished runs' JSON files whose learned constraints to time too")
+    parser.add_argument(
+        "--run",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="finished runs' JSON files whose learned constraints to time too",
+    )
     parser.add_argument("--train-iterations", type=int, default=50)
     parser.add_argument("--train-solver", default="gurobi")
     parser.add_argument("--train-time-limit", type=float, default=1.0, help="seconds per solve")
@@ -121,8 +128,19 @@ def main(argv: list[str] | None = None) -> int:
     variants += [(f"{n} tuned", n, TUNED_OPTIONS[n]) for n in names if n in TUNED_OPTIONS]
     world = SyntheticKeypoints(SyntheticConfig(), world_seed=0)
     print(f"{machine_note()}; one solve at a time, one thread; limit {args.time_limit:g} s")
-    rows = [["p", "constraints", "backend", "solves", "median ms", "mean ms", "limited",
-             "infeasible", "mean / fastest"]]
+    rows = [
+        [
+            "p",
+            "constraints",
+            "backend",
+            "solves",
+            "median ms",
+            "mean ms",
+            "limited",
+            "infeasible",
+            "mean / fastest",
+        ]
+    ]
     for p in args.p:
         pairs = make_splits(world, p, (0, 0, args.count), seed=1000 * p + 999)[2]
         model = KeypointCombOptNet(p, world.config.descriptor_dim, Protocol(workers=1), seed=0)
@@ -136,14 +154,25 @@ def main(argv: list[str] | None = None) -> int:
             if json.loads(run.read_text())["p"] == p:
                 sets[f"{run.stem} best"] = saved_constraints(trained, run)
         for label, problem in sets.items():
-            cells = {variant: time_backend(n, problem, args.count, args.budget, args.time_limit,
-                                           options)
-                     for variant, n, options in variants}
+            cells = {
+                variant: time_backend(n, problem, args.count, args.budget, args.time_limit, options)
+                for variant, n, options in variants
+            }
             fastest = min(c["mean"] for c in cells.values())
             for n, c in cells.items():
-                rows.append([str(p), label, n, str(c["solves"]), f"{1e3 * c['median']:.1f}",
-                             f"{1e3 * c['mean']:.1f}", str(c["limited"]), str(c["infeasible"]),
-                             f"{c['mean'] / fastest:.2f}x"])
+                rows.append(
+                    [
+                        str(p),
+                        label,
+                        n,
+                        str(c["solves"]),
+                        f"{1e3 * c['median']:.1f}",
+                        f"{1e3 * c['mean']:.1f}",
+                        str(c["limited"]),
+                        str(c["infeasible"]),
+                        f"{c['mean'] / fastest:.2f}x",
+                    ]
+                )
                 print("  " + "  ".join(rows[-1]), flush=True)
     print(table(rows))
     return 0

@@ -31,21 +31,40 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--iterations", type=int, default=d.iterations, help="iterations per epoch")
     g.add_argument("--batch-size", type=int, default=d.batch_size)
     g.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate of the network")
-    g.add_argument("--constraint-lr", type=float, default=None, help="of the constraints (default: --lr)")
+    g.add_argument(
+        "--constraint-lr", type=float, default=None, help="of the constraints (default: --lr)"
+    )
     g.add_argument("--tau", type=float, default=d.tau)
-    g.add_argument("--time-limit", type=float, default=None,
-                   help="seconds per ILP solve in training (default: none, exact)")
-    g.add_argument("--eval-time-limit", type=float, default=None,
-                   help="seconds per ILP solve in validation and test (default: none, exact)")
+    g.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="seconds per ILP solve in training (default: none, exact)",
+    )
+    g.add_argument(
+        "--eval-time-limit",
+        type=float,
+        default=None,
+        help="seconds per ILP solve in validation and test (default: none, exact)",
+    )
     g.add_argument("--workers", type=int, default=None, help="parallel ILP solves (default: cores)")
-    g.add_argument("--solver", default=None,
-                   help="combopt backend name (default: $COMBOPT_SOLVER, else the first "
-                        "available of " + ", ".join(PREFERRED) + ", fastest first)")
-    g.add_argument("--solver-options", default=None, metavar="JSON",
-                   help="keyword options for the backend as a JSON object, e.g. "
-                        "'{\"options\": {\"linearization_level\": 2}}' for CP-SAT; '{}' for "
-                        "the backend's defaults (default: the options tuned for these ILPs)")
-    g.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    g.add_argument(
+        "--solver",
+        default=None,
+        help="combopt backend name (default: $COMBOPT_SOLVER, else the first "
+        "available of " + ", ".join(PREFERRED) + ", fastest first)",
+    )
+    g.add_argument(
+        "--solver-options",
+        default=None,
+        metavar="JSON",
+        help="keyword options for the backend as a JSON object, e.g. "
+        "'{\"options\": {\"linearization_level\": 2}}' for CP-SAT; '{}' for "
+        "the backend's defaults (default: the options tuned for these ILPs)",
+    )
+    g.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
+    )
 
 
 def _protocol(args: argparse.Namespace) -> Protocol:
@@ -68,8 +87,11 @@ def _protocol(args: argparse.Namespace) -> Protocol:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m demos keypoints", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m demos keypoints",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     syn = sub.add_parser("synthetic", help="the synthetic benchmark: train, test, table, figure")
@@ -85,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .spair import add_spair_arguments
 
-    add_spair_arguments(sub.add_parser("spair", help="the real experiment on SPair-71k"), _protocol_args)
+    add_spair_arguments(
+        sub.add_parser("spair", help="the real experiment on SPair-71k"), _protocol_args
+    )
     return parser
 
 

@@ -106,9 +106,13 @@ def sweep(
             result = run_one(p, seed, protocol, sizes, log=log)
             path.write_text(json.dumps(result, indent=1))
             t = result["test"]
-            log(f"p={p} seed={seed}: " + ", ".join(
-                f"{d} {100 * t[d]['accuracy']:.1f}% / {100 * t[d]['valid_permutations']:.1f}%"
-                for d in DECODERS))
+            log(
+                f"p={p} seed={seed}: "
+                + ", ".join(
+                    f"{d} {100 * t[d]['accuracy']:.1f}% / {100 * t[d]['valid_permutations']:.1f}%"
+                    for d in DECODERS
+                )
+            )
 
 
 def load_runs(out: Path) -> list[dict]:
@@ -122,16 +126,20 @@ def table(results: Sequence[dict]) -> str:
     if not results:
         raise ValueError("results: no runs found")
     lines = [
-        ("| p | seeds | argmax acc. | Hungarian acc. | CombOptNet acc. | argmax valid perm. "
-        "| Hungarian valid perm. | CombOptNet valid perm. | CombOptNet infeasible "
-        "| CombOptNet time-limited | permutations feasible | best epoch | backend "
-        "| minutes per run |"),
+        (
+            "| p | seeds | argmax acc. | Hungarian acc. | CombOptNet acc. | argmax valid perm. "
+            "| Hungarian valid perm. | CombOptNet valid perm. | CombOptNet infeasible "
+            "| CombOptNet time-limited | permutations feasible | best epoch | backend "
+            "| minutes per run |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def cell(values) -> str:
         values = 100 * np.asarray(values)
-        return f"{values.mean():.1f} ± {values.std():.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+        return (
+            f"{values.mean():.1f} ± {values.std():.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+        )
 
     def feasible(run: dict) -> float | None:
         c = run.get("constraints")
@@ -144,12 +152,17 @@ def table(results: Sequence[dict]) -> str:
         rs = [r for r in results if r["p"] == p]
         acc = [cell([r["test"][d]["accuracy"] for r in rs]) for d in DECODERS]
         val = [cell([r["test"][d]["valid_permutations"] for r in rs]) for d in DECODERS]
-        extra = [cell([r["test"]["combopt"][k] for r in rs]) for k in ("infeasible", "time_limited")]
+        extra = [
+            cell([r["test"]["combopt"][k] for r in rs]) for k in ("infeasible", "time_limited")
+        ]
         shares = [feasible(r) for r in rs]
         extra.append("-" if None in shares else cell(shares))
         epochs = ", ".join(str(r["best_epoch"]) for r in rs)
         backends = ", ".join(sorted({r["protocol"]["solver"] or "default" for r in rs}))
         wall = ", ".join(minutes(r) for r in rs)
-        lines.append(f"| {p} | {len(rs)} | " + " | ".join(acc + val + extra)
-                     + f" | {epochs} | {backends} | {wall} |")
+        lines.append(
+            f"| {p} | {len(rs)} | "
+            + " | ".join(acc + val + extra)
+            + f" | {epochs} | {backends} | {wall} |"
+        )
     return "\n".join(lines) + "\n"

@@ -57,7 +57,9 @@ class MessagePassing(nn.Module):
 
     def __init__(self, hidden: int) -> None:
         super().__init__()
-        self.message = nn.Sequential(nn.Linear(hidden + 2, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.message = nn.Sequential(
+            nn.Linear(hidden + 2, hidden), nn.ReLU(), nn.Linear(hidden, hidden)
+        )
         self.update = nn.Linear(2 * hidden, hidden)
         self.norm = nn.LayerNorm(hidden)
 

@@ -97,7 +97,8 @@ class SPairKeypoints(Sequence):
         self._rng = np.random.default_rng(seed)
         anns = (read_annotation(self.root, split, pid) for pid in read_layout(self.root, split))
         self.annotations = [
-            a for a in anns
+            a
+            for a in anns
             if len(a["kps_ids"]) >= p and (categories is None or a["category"] in categories)
         ]
 
@@ -272,13 +273,28 @@ def run_spair(args: argparse.Namespace, protocol) -> list[dict]:
             with torch.no_grad():
                 dim = features([train_set[0]])[0].shape[-1]
             model = KeypointCombOptNet(p, dim, protocol, seed=seed, extractor=backbone)
-            fit = train(model, train_set, val_set, protocol, seed=seed, features=features,
-                        extractor_lr=args.backbone_lr, log=print)
+            fit = train(
+                model,
+                train_set,
+                val_set,
+                protocol,
+                seed=seed,
+                features=features,
+                extractor_lr=args.backbone_lr,
+                log=print,
+            )
             test = evaluate(model, test_set, features=features)
-            result = {"p": p, "seed": seed, "sizes": {"train": len(train_set), "val": len(val_set),
-                      "test": len(test_set)}, **fit, "test": test}
+            result = {
+                "p": p,
+                "seed": seed,
+                "sizes": {"train": len(train_set), "val": len(val_set), "test": len(test_set)},
+                **fit,
+                "test": test,
+            }
             (args.out / f"spair_p{p}_seed{seed}.json").write_text(json.dumps(result, indent=1))
-            print(f"SPair-71k p={p} seed={seed}: " + ", ".join(
-                f"{d} {100 * test[d]['accuracy']:.1f}%" for d in DECODERS))
+            print(
+                f"SPair-71k p={p} seed={seed}: "
+                + ", ".join(f"{d} {100 * test[d]['accuracy']:.1f}%" for d in DECODERS)
+            )
             results.append(result)
     return results

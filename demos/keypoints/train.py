@@ -155,7 +155,12 @@ class KeypointCombOptNet(nn.Module):
 
     def costs(self, batch: Batch) -> torch.Tensor:
         return self.matcher(
-            batch.src_feat, batch.src_pos, batch.src_adj, batch.trg_feat, batch.trg_pos, batch.trg_adj
+            batch.src_feat,
+            batch.src_pos,
+            batch.src_adj,
+            batch.trg_feat,
+            batch.trg_pos,
+            batch.trg_adj,
         )
 
     def forward(self, batch: Batch):
@@ -260,8 +265,10 @@ def train(
             infeasible.append(float(info.infeasible.float().mean()))
             limited.append(float((info.status == int(Status.TIME_LIMIT)).float().mean()))
             if log and iteration % quarter == 0 and iteration < protocol.iterations:
-                log(f"  epoch {epoch + 1}: {iteration}/{protocol.iterations} iterations, "
-                    f"train_loss={np.mean(losses):.3f}, {time.perf_counter() - start:.0f} s")
+                log(
+                    f"  epoch {epoch + 1}: {iteration}/{protocol.iterations} iterations, "
+                    f"train_loss={np.mean(losses):.3f}, {time.perf_counter() - start:.0f} s"
+                )
         val = evaluate(model, val_pairs, ("combopt",), features=features)["combopt"]
         entry = {
             "epoch": epoch + 1,
@@ -274,8 +281,10 @@ def train(
         }
         history.append(entry)
         if log:
-            log(f"  epoch {entry['epoch']}: " + ", ".join(
-                f"{k}={v:.3f}" for k, v in entry.items() if k != "epoch"))
+            log(
+                f"  epoch {entry['epoch']}: "
+                + ", ".join(f"{k}={v:.3f}" for k, v in entry.items() if k != "epoch")
+            )
         if val["accuracy"] > best[0]:
             best = (val["accuracy"], copy.deepcopy(model.state_dict()), epoch + 1)
     model.load_state_dict(best[1])
