@@ -12,10 +12,13 @@ whichever comes first, and reports the median and mean wall time per solve (mode
 included), how many solves hit ``--time-limit``, and the ratio of its mean to the fastest
 backend's mean in the same cell row. A backend with options in the demo's
 ``TUNED_OPTIONS`` gets a second row, ``<name> tuned``, solved with those options (the short
-training uses them too).
+training uses them too). ``--variant LABEL BACKEND JSON`` (repeatable) adds a row ``LABEL``:
+``BACKEND`` with the keyword options ``JSON``, to compare option sets on the same ILPs.
 
 Run from the repository root:
     python -m demos.benchmarks.keypoint_solvers [--p 4 5 6 7] [--count 300]
+    python -m demos.benchmarks.keypoint_solvers --p 7 --backends cpsat \
+        --variant "cpsat pb" cpsat '{"options": {"linearization_level": 0, "use_pb_resolution": true}}'
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import torch
 
 from combopt_core import ILPProblem, Status, get_solver, make_problem
 from demos.benchmarks.common import available_backends, machine_note, table
-from demos.keypoints.backend import TUNED_OPTIONS
+from demos.keypoints.backend import TUNED_OPTIONS, parse_options
 from demos.keypoints.synthetic import SyntheticConfig, SyntheticKeypoints, make_splits
 from demos.keypoints.train import KeypointCombOptNet, Protocol, collate, train
 
@@ -84,6 +87,8 @@ def trained_model(
     p: int, args: argparse.Namespace, world: SyntheticKeypoints
 ) -> KeypointCombOptNet:
     """Seed 0's model after ``args.train_iterations`` iterations of the demo's training."""
+    if args.train_iterations == 0:  # the initial constraints (a protocol needs >= 1 iteration)
+        return KeypointCombOptNet(p, world.config.descriptor_dim, Protocol(workers=1), seed=0)
     protocol = Protocol(
         epochs=1,
         iterations=args.train_iterations,
@@ -97,8 +102,7 @@ def trained_model(
     )
     train_pairs, val_pairs, _ = make_splits(world, p, (1000, 8, 0), seed=1000 * p)
     model = KeypointCombOptNet(p, world.config.descriptor_dim, protocol, seed=0)
-    if args.train_iterations:
-        train(model, train_pairs, val_pairs, protocol, seed=0)
+    train(model, train_pairs, val_pairs, protocol, seed=0)
     return model
 
 
@@ -121,11 +125,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-time-limit", type=float, default=1.0, help="seconds per solve")
     parser.add_argument("--train-lr", type=float, default=1e-3)
     parser.add_argument("--train-constraint-lr", type=float, default=1e-2)
+    parser.add_argument(
+        "--variant",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("LABEL", "BACKEND", "JSON"),
+        help="an extra row: BACKEND with the keyword options JSON (repeatable)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = args.backends or [n for n in EXACT if n in available_backends()]
     variants = [(n, n, {}) for n in names]
     variants += [(f"{n} tuned", n, TUNED_OPTIONS[n]) for n in names if n in TUNED_OPTIONS]
+    variants += [
+        (label, n, parse_options(text, f"--variant {label!r}")) for label, n, text in args.variant
+    ]
     world = SyntheticKeypoints(SyntheticConfig(), world_seed=0)
     print(f"{machine_note()}; one solve at a time, one thread; limit {args.time_limit:g} s")
     rows = [

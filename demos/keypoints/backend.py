@@ -39,16 +39,21 @@ def choose_solver(requested: str | None = None) -> tuple[str, str]:
     return DEFAULT_BACKEND, "library default (no preferred backend available)"
 
 
+def parse_options(text: str, argument: str) -> dict:
+    """Backend keyword options from the JSON object ``text`` given as ``argument``."""
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{argument}: not valid JSON ({exc}): {text!r}") from exc
+    if not isinstance(options, dict):  # a bad value of a string argument, hence ValueError
+        raise ValueError(f"{argument}: expected a JSON object, got {text!r}")  # noqa: TRY004
+    return options
+
+
 def choose_options(solver: str, requested: str | None = None) -> tuple[dict, str]:
     """``(backend options, why)`` for ``solver``; ``requested`` is JSON (``None``: not given)."""
     if requested is not None:
-        try:
-            options = json.loads(requested)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"--solver-options: not valid JSON ({exc}): {requested!r}") from exc
-        if not isinstance(options, dict):
-            raise ValueError(f"--solver-options: expected a JSON object, got {requested!r}")
-        return options, "--solver-options"
+        return parse_options(requested, "--solver-options"), "--solver-options"
     if solver in TUNED_OPTIONS:
         return TUNED_OPTIONS[solver], "tuned for these ILPs"
     return {}, "backend defaults"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -367,6 +368,21 @@ def test_tuned_cpsat_options_reach_the_solver_and_keep_the_optimum():
     tuned = [model.ilp.solver.solve(problem.instance(i)).objective for i in range(20)]
     plain = [get_solver("cpsat").solve(problem.instance(i)).objective for i in range(20)]
     assert np.allclose(tuned, plain)
+
+
+def test_solver_benchmark_times_an_option_variant_beside_the_defaults(capsys):
+    pytest.importorskip("ortools")
+    from demos.benchmarks import keypoint_solvers
+
+    pb = '{"options": {"linearization_level": 0, "use_pb_resolution": true}}'
+    argv = ["--p", "3", "--backends", "cpsat", "--count", "3", "--train-iterations", "0",
+            "--train-solver", "cpsat", "--variant", "cpsat pb", "cpsat", pb]
+    keypoint_solvers.main(argv)
+    final = capsys.readouterr().out.split("mean / fastest")[-1].splitlines()[2:]
+    backends = [re.split(r"\s{2,}", row.strip())[2] for row in final if row.strip()]
+    assert backends == ["cpsat", "cpsat tuned", "cpsat pb"] * 2  # initial, then trained 0 it
+    with pytest.raises(ValueError, match="--variant 'x': not valid JSON"):
+        keypoint_solvers.main([*argv[:-4], "--variant", "x", "cpsat", "{pb}"])
 
 
 def test_synthetic_command_records_the_backend(tmp_path, capsys):
