@@ -294,6 +294,21 @@ def test_training_reports_progress_within_each_epoch():
     assert len(lines) == 4 and lines[3].startswith("  epoch 1: train_loss=")
 
 
+def test_table_reports_each_seeds_gap_to_the_hungarian_bound():
+    from demos.keypoints.experiment import table
+
+    def run(seed: int, hungarian: float, combopt: float) -> dict:
+        test = {d: {"accuracy": 0.5, "valid_permutations": 0.1} for d in ("argmax", "hungarian")}
+        test["hungarian"]["accuracy"] = hungarian
+        test["combopt"] = {"accuracy": combopt, "valid_permutations": 1.0, "infeasible": 0.0,
+                           "time_limited": 0.0}
+        return {"p": 4, "seed": seed, "test": test, "best_epoch": 3, "protocol": {"solver": None}}
+
+    row = table([run(0, 0.90, 0.88), run(1, 0.80, 0.80)]).splitlines()[2]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[:6] == ["4", "2", "50.0 ± 0.0", "85.0 ± 5.0", "84.0 ± 4.0", "2.0, 0.0 (1.0)"]
+
+
 def test_synthetic_command_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "kp"
     argv = ["synthetic", "--p", "3", "4", "--seeds", "0", "--epochs", "1", "--iterations", "2",
