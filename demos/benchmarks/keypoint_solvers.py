@@ -83,12 +83,17 @@ def time_backend(
     }
 
 
+def initial_model(p: int, world: SyntheticKeypoints) -> KeypointCombOptNet:
+    """Seed 0's untrained model: its learned constraints are the random initial ones."""
+    return KeypointCombOptNet(p, world.config.descriptor_dim, Protocol(workers=1), seed=0)
+
+
 def trained_model(
     p: int, args: argparse.Namespace, world: SyntheticKeypoints
 ) -> KeypointCombOptNet:
     """Seed 0's model after ``args.train_iterations`` iterations of the demo's training."""
-    if args.train_iterations == 0:  # the initial constraints (a protocol needs >= 1 iteration)
-        return KeypointCombOptNet(p, world.config.descriptor_dim, Protocol(workers=1), seed=0)
+    if args.train_iterations == 0:  # a protocol needs >= 1 iteration
+        return initial_model(p, world)
     protocol = Protocol(
         epochs=1,
         iterations=args.train_iterations,
@@ -158,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for p in args.p:
         pairs = make_splits(world, p, (0, 0, args.count), seed=1000 * p + 999)[2]
-        model = KeypointCombOptNet(p, world.config.descriptor_dim, Protocol(workers=1), seed=0)
-        sets = {"initial": keypoint_problem(model, pairs)}
+        sets = {"initial": keypoint_problem(initial_model(p, world), pairs)}
         start = time.perf_counter()
         model = trained_model(p, args, world)
         sets[f"trained {args.train_iterations} it"] = keypoint_problem(model, pairs)

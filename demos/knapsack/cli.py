@@ -61,18 +61,18 @@ GRIDS: dict[str, dict] = {
             ),
             *(
                 {
-                    "lrs": (lr,),
+                    "lrs": (float(lr),),
                     "lr_decay_epoch": decay,
                     "normalize_cost": True,
-                    "tag": f"normc-lr{lr_name}-decay{decay}",
+                    "tag": f"normc-lr{lr}-decay{decay}",
                 }
-                for lr, lr_name, decay in (
-                    (1e-3, "1e-3", 30),
-                    (1e-3, "1e-3", 45),
-                    (1e-3, "1e-3", 80),
-                    (2e-3, "2e-3", 60),
-                    (2e-3, "2e-3", 80),
-                    (4e-3, "4e-3", 80),
+                for lr, decay in (
+                    ("1e-3", 30),
+                    ("1e-3", 45),
+                    ("1e-3", 80),
+                    ("2e-3", 60),
+                    ("2e-3", 80),
+                    ("4e-3", 80),
                 )
             ),
         ],
