@@ -6,6 +6,7 @@ Problem spec and validation (``spec``), the ``ILPSolver`` protocol (``solver``),
 Sign convention everywhere: ``min c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``.
 """
 
+from ._version import __version__ as __version__
 from .batch import default_workers, solve, solve_batch
 from .cache import SolutionCache, SolutionPool
 from .errors import (

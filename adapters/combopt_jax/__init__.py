@@ -8,6 +8,15 @@ PyTorch adapter (``combopt_core.solve_batch`` and ``combopt_core.combopt_gradien
 two adapters agree to floating-point precision. Works eagerly and under ``jax.jit``.
 """
 
+try:
+    import jax  # noqa: F401 - only to name the missing framework clearly
+except ImportError as exc:
+    raise ImportError(
+        'combopt_jax needs JAX, which is not installed: pip install "combopt[jax]"'
+    ) from exc
+
+from combopt_core import __version__ as __version__
+
 from .layer import ILPInfo, ILPLayer
 
 __all__ = ["ILPInfo", "ILPLayer"]

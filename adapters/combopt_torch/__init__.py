@@ -5,6 +5,17 @@
 paper's gradients for ``c``, ``A`` and ``b`` in the backward pass.
 """
 
+try:
+    import torch  # noqa: F401 - only to name the missing framework clearly
+except ImportError as exc:
+    raise ImportError(
+        "combopt_torch needs PyTorch, which is not installed: "
+        'pip install "torch==2.13.0" "combopt[torch]" (pin torch: a bare `torch` can '
+        "resolve to a multi-GB CUDA build)"
+    ) from exc
+
+from combopt_core import __version__ as __version__
+
 from .constraints import CombOptNet, LearnableConstraints
 from .function import ILPFunction
 from .layer import ILPInfo, ILPLayer

@@ -10,6 +10,7 @@ are refused with a ``SolverError``.
 from __future__ import annotations
 
 from combopt_core import BackendSpec, hookimpl
+from combopt_core import __version__ as __version__  # plugins ship with combopt
 
 
 def _make(**options):

@@ -11,6 +11,7 @@ releases the GIL, so batches run on a thread pool.
 from __future__ import annotations
 
 from combopt_core import BackendSpec, hookimpl
+from combopt_core import __version__ as __version__  # plugins ship with combopt
 
 
 def _make(**options):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 
 from combopt_core import BackendSpec, hookimpl
+from combopt_core import __version__ as __version__  # plugins ship with combopt
 
 
 def _make(**options):

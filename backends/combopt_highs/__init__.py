@@ -9,6 +9,7 @@ Exactness: ``mip_rel_gap = mip_abs_gap = 0``. Each thread keeps one ``Highs`` ob
 from __future__ import annotations
 
 from combopt_core import BackendSpec, hookimpl
+from combopt_core import __version__ as __version__  # plugins ship with combopt
 
 
 def _make(**options):

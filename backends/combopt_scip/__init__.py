@@ -12,6 +12,7 @@ on a thread pool; with an older pyscipopt the backend reports ``releases_gil = F
 from __future__ import annotations
 
 from combopt_core import BackendSpec, hookimpl
+from combopt_core import __version__ as __version__  # plugins ship with combopt
 
 
 def _make(**options):
