@@ -26,6 +26,19 @@ Constraints with ``a_j = 0`` have no distance: they are left out of the soft min
 no gradient. Targets stay in the box by construction of the projection, since ``y`` is an
 integer point of an integer box.
 
+On the lattice (integer data puts ``y`` and its targets exactly on constraints) ``|.|`` has
+no derivative at 0; the rule takes the one-sided limit from the feasible side, i.e. the
+limit of the gradient at ``b + eps`` as ``eps -> 0+`` for the same ``y``:
+
+* a row **tight at y** (``|a_j.y - b_j| <= tol * max(1, |b_j|)``) has distance exactly 0
+  and derivative ``(-y / ||a_j||, 1 / ||a_j||)`` in ``(a_j, b_j)``, as for a row slack by
+  ``eps`` (``y`` is feasible, so that side exists). It takes part in the soft minimum like
+  any other row (at ``tau = 0`` the first tight row wins the tie);
+* a row **tight at an infeasible target** (slack within the tolerance) is satisfied there,
+  as in the feasibility test, so it adds nothing to that target's sum of violations.
+
+Off the lattice (every slack beyond the tolerance) this is the paper's formula unchanged.
+
 Cost: O(B m n) time and memory plus an O(B n log n) sort. No ``(B, n, n)`` tensor of
 targets is built: the slacks of all n targets are one cumulative sum over the sorted
 coordinates, and every sum over k of ``w_k Delta_k`` is a reverse cumulative sum. Large
@@ -256,8 +269,8 @@ def _numpy_gradients(
     residual = np.einsum("bmn,bn->bm", A_b, y) - b_b  # a_j.y - b_j
     A_sorted = np.take_along_axis(A_b, np.broadcast_to(order[:, None, :], A_b.shape), axis=-1)
     slack = residual[:, :, None] - np.cumsum(sigma[:, None, :] * A_sorted, axis=-1)
-    tol = feasibility_tol * np.maximum(1.0, np.abs(b_b))[:, :, None]
-    violated = slack > tol  # (B, m, n)
+    tol_b = feasibility_tol * np.maximum(1.0, np.abs(b_b))  # (B, m)
+    violated = slack > tol_b[:, :, None]  # (B, m, n)
     feasible = ~violated.any(axis=1)  # (B, n): target k satisfies every constraint
 
     norm = np.linalg.norm(A_b, axis=-1)  # (B, m)
@@ -268,13 +281,14 @@ def _numpy_gradients(
     w_cost = lam * feasible
     dc = _unsort(-sigma * _reverse_cumsum(w_cost), inverse)
 
-    # Feasible targets: every one contributes the same softmin of distances of y.
+    # Feasible targets: every one contributes the same softmin of distances of y. A row tight
+    # at y (|a_j.y - b_j| <= tol) is at distance 0 and differentiated from the feasible side.
     weight_feasible = w_cost.sum(axis=-1)  # (B,)
-    dist_y = np.abs(residual) / safe_norm
-    p = _softmin_weights(dist_y, valid, tau) * weight_feasible[:, None]  # (B, m)
-    sgn = np.sign(residual)
+    gap = np.where(np.abs(residual) <= tol_b, 0.0, np.abs(residual))  # |a_j.y - b_j|
+    p = _softmin_weights(gap / safe_norm, valid, tau) * weight_feasible[:, None]  # (B, m)
+    sgn = np.where(residual > tol_b, 1.0, -1.0)
     coef_y = p * sgn / safe_norm
-    coef_a = -p * np.abs(residual) / safe_norm**3
+    coef_a = -p * gap / safe_norm**3
     dA = coef_y[:, :, None] * y[:, None, :] + coef_a[:, :, None] * A_b
     db = -coef_y
 

@@ -1,7 +1,8 @@
 """The CombOptNet backward as a fused, multi-threaded compiled kernel (numba).
 
 Computes exactly what the NumPy reference ``combopt_core.gradient.combopt_gradients`` does
-(same rule, same conventions: see that module's docstring), but reads each instance's
+(same rule, same conventions, the feasible-side limit on the lattice included: see that
+module's docstring), but reads each instance's
 constraint matrix a few times instead of streaming ~15 ``(B, m, n)`` temporaries through
 memory. Per instance, with its coordinates already sorted by ``|dy|`` decreasing, and per
 constraint row ``a_j``:
@@ -115,14 +116,22 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
         dc[order[k]] = -sigma[k] * acc
     weight_feasible = acc
 
-    # Soft minimum over the valid rows of dist_j(y), weighted by the feasible targets.
+    # Soft minimum over the valid rows of dist_j(y), weighted by the feasible targets. A row
+    # tight at y (|a_j.y - b_j| <= tol) is at distance 0, differentiated from the feasible
+    # side: ``gap`` holds |a_j.y - b_j| (0 when tight), ``sgn`` the side (-1 unless violated).
     p = np.zeros(m)
+    gap = np.empty(m)
+    sgn = np.empty(m)
+    for j in range(m):
+        tol = feasibility_tol * max(1.0, abs(b[j]))
+        gap[j] = 0.0 if abs(residual[j]) <= tol else abs(residual[j])
+        sgn[j] = 1.0 if residual[j] > tol else -1.0
     if weight_feasible > 0:
         lowest = np.inf
         first = -1
         for j in range(m):
             if norm[j] > 0:
-                d = abs(residual[j]) / norm[j]
+                d = gap[j] / norm[j]
                 if d < lowest:
                     lowest = d
                     first = j
@@ -133,7 +142,7 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
                 total = 0.0
                 for j in range(m):
                     if norm[j] > 0:
-                        p[j] = np.exp(-(abs(residual[j]) / norm[j] - lowest) / tau)
+                        p[j] = np.exp(-(gap[j] / norm[j] - lowest) / tau)
                         total += p[j]
                 for j in range(m):
                     p[j] *= weight_feasible / total
@@ -141,8 +150,8 @@ def _instance(a, b, y, order, sigma, lam, tau, feasibility_tol, out, dc, db, vio
     for j in range(m):  # pass 4: the y and a_j terms of both branches
         if norm[j] > 0:
             inv = 1.0 / norm[j]
-            coef_y = (p[j] * np.sign(residual[j]) + total_w[j]) * inv
-            coef_a = -(p[j] * abs(residual[j]) + weighted_slack[j]) * inv**3
+            coef_y = (p[j] * sgn[j] + total_w[j]) * inv
+            coef_a = -(p[j] * gap[j] + weighted_slack[j]) * inv**3
         else:
             coef_y = 0.0
             coef_a = 0.0

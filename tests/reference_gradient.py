@@ -3,6 +3,10 @@
 Written from the paper's equations (4)-(9), (11), Proposition 1 and appendix B.1 with
 explicit loops over targets and constraints, and finite differences replaced by the closed
 form derivative of each piece. It shares no code with ``combopt_core.gradient``.
+
+On the lattice (a slack within the tolerance) it encodes the one-sided limit from the
+feasible side, the gradient at ``b + eps`` as ``eps -> 0+``: a row tight at ``y`` has
+distance 0 and derivative ``(-y / ||a||, 1 / ||a||)``; a row tight at a target is satisfied.
 """
 
 from __future__ import annotations
@@ -22,6 +26,27 @@ def _ddist(a: np.ndarray, b: float, p: np.ndarray) -> tuple[np.ndarray, float]:
     na = float(np.linalg.norm(a))
     sg = float(np.sign(s))
     return sg * p / na - abs(s) * a / na**3, -sg / na
+
+
+def _tight(a: np.ndarray, b: float, p: np.ndarray, tol: float) -> bool:
+    """Whether p lies on the row a.p <= b, to the relative tolerance."""
+    return abs(float(a @ p) - b) <= tol * max(1.0, abs(b))
+
+
+def _dist_feasible_side(a: np.ndarray, b: float, y: np.ndarray, tol: float) -> float:
+    """dist(y) on the lattice: 0 on a tight row (the limit from b + eps, eps -> 0+)."""
+    return 0.0 if _tight(a, b, y, tol) else _dist(a, b, y)
+
+
+def _ddist_feasible_side(
+    a: np.ndarray, b: float, y: np.ndarray, tol: float
+) -> tuple[np.ndarray, float]:
+    """Derivative of dist(y) w.r.t. a and b; on a tight row the one-sided limit from the
+    feasible side: with b + eps, a.y - b - eps = -eps < 0, so sign -1 and |s| -> 0."""
+    if not _tight(a, b, y, tol):
+        return _ddist(a, b, y)
+    na = float(np.linalg.norm(a))
+    return -y / na, 1.0 / na
 
 
 def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
@@ -61,7 +86,7 @@ def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
             # Eq. (5) feasible case with eq. (11): softmin_j dist_j(y).
             if m == 0:
                 continue
-            dists = [_dist(A[j], b[j], y) for j in range(m)]
+            dists = [_dist_feasible_side(A[j], b[j], y, tol) for j in range(m)]
             if tau == 0:
                 weights = [0.0] * m
                 weights[int(np.argmin(dists))] = 1.0
@@ -70,11 +95,12 @@ def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
                 exps = [math.exp(-(d - lo) / tau) for d in dists]
                 weights = [e / sum(exps) for e in exps]
             for j in range(m):
-                ga, gb = _ddist(A[j], b[j], y)
+                ga, gb = _ddist_feasible_side(A[j], b[j], y, tol)
                 dA[j] += lam * weights[j] * ga
                 db[j] += lam * weights[j] * gb
         else:
-            # Eq. (5) infeasible case: sum over violated constraints of dist_j(y').
+            # Eq. (5) infeasible case: sum over violated constraints of dist_j(y'). A row
+            # tight at the target is satisfied there (the b + eps side): not in the sum.
             for j in violated:
                 ga, gb = _ddist(A[j], b[j], target)
                 dA[j] += lam * ga

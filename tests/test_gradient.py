@@ -393,3 +393,127 @@ def test_targets_exactly_on_a_constraint_are_feasible(shared, implementation):
     )
     want = reference_batch(dy, y, A, b, lb, ub, 0.0)  # tol * max(1, |b|) with tol 1e-9
     _assert_same(got, want, atol=1e-10)
+
+
+# On the lattice: slacks exactly 0 take the one-sided limit from the feasible side.
+
+
+def test_issue_example_takes_the_limit_from_the_feasible_side(implementation):
+    """``y1 + y2 <= 1`` is tight at ``y = (1, 0)``: the gradient is the ``b = 1 + eps`` one."""
+    A, c, dy = np.array([[1.0, 1.0]]), np.array([-1.0, -0.5]), np.array([[1.0, 0.0]])
+    lb, ub = np.zeros(2), np.ones(2)
+    y = np.array([[1.0, 0.0]])  # argmin of c.y over {y in {0,1}^2 : y1 + y2 <= 1}
+    assert c @ y[0] == min(c @ p for p in ([0, 0], [1, 0], [0, 1]))
+    tight, slack = (
+        combopt_gradients(dy, y, A, np.array([b]), lb, ub, tau=0.0, implementation=implementation)
+        for b in (1.0, 1.001)
+    )
+    root = 1 / np.sqrt(2)
+    np.testing.assert_allclose(tight.dA, [[-root, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(tight.db, [root], atol=1e-12)
+    np.testing.assert_allclose(tight.dA, slack.dA, atol=1e-3)
+    np.testing.assert_allclose(tight.db, slack.db, atol=1e-3)
+    np.testing.assert_allclose(tight.dc, [[-1.0, 0.0]], atol=1e-12)
+
+
+def _lattice_case(rng, family, lo, hi, B, m=4, n=5):
+    """Integer ILPs whose optimum ``y`` (by enumeration) lies on constraints.
+
+    ``knapsack``: rows of nonnegative integer weights, integer capacities; ``equality``: one
+    or two equalities ``a.y = beta`` written as the pair ``a.y <= beta``, ``-a.y <= -beta``
+    (the optimum lies on both rows), plus integer ``<=`` rows. Instances without a feasible
+    point are redrawn.
+    """
+    points = np.array(np.meshgrid(*[np.arange(lo, hi + 1)] * n, indexing="ij")).reshape(n, -1).T
+    ys, As, bs = [], [], []
+    while len(ys) < B:
+        if family == "knapsack":
+            A = rng.integers(0, 6, size=(m, n)).astype(float)
+            A[A.sum(axis=1) == 0, 0] = 1.0
+            b = np.floor(rng.uniform(0.3, 0.7, m) * np.abs(A).sum(axis=1) * max(abs(lo), hi))
+        else:
+            pairs = int(rng.integers(1, 3))
+            E = rng.integers(-2, 3, size=(pairs, n)).astype(float)
+            E[~E.any(axis=1), 0] = 1.0
+            beta = E @ rng.integers(lo, hi + 1, size=n)
+            R = rng.integers(-3, 4, size=(m - 2 * pairs, n)).astype(float)
+            R[~R.any(axis=1), 0] = 1.0
+            r = R @ rng.integers(lo, hi + 1, size=n) + rng.integers(0, 3, size=len(R))
+            A = np.concatenate([E, -E, R])
+            b = np.concatenate([beta, -beta, r])
+        c = rng.normal(size=n) - (0.5 if family == "knapsack" else 0.0)
+        ok = np.all(points @ A.T <= b, axis=1)
+        if not ok.any():
+            continue
+        feasible = points[ok]
+        ys.append(feasible[np.argmin(feasible @ c)].astype(float))
+        As.append(A)
+        bs.append(b)
+    dy = rng.normal(size=(B, n))
+    ties = rng.random(B) < 0.3  # integer dy: ties in |dy| too
+    dy[ties] = rng.integers(-2, 3, size=(int(ties.sum()), n))
+    lb, ub = np.full(n, float(lo)), np.full(n, float(hi))
+    return dy, np.array(ys), np.array(As), np.array(bs), lb, ub
+
+
+LATTICE_CASES = [
+    (family, box, tau)
+    for family in ("knapsack", "equality")
+    for box in ((0, 1), (-2, 2))
+    for tau in (0.0, 0.5)
+]
+
+
+@pytest.mark.parametrize("family,box,tau", LATTICE_CASES, ids=lambda v: str(v))
+def test_integer_data_matches_the_lattice_reference(family, box, tau, implementation):
+    """150 integer ILPs per case (1,200 over the eight cases): 0 disagreements with the plain
+    reference, and the cases really put ``y`` on rows that then get a gradient."""
+    rng = np.random.default_rng(100 + LATTICE_CASES.index((family, box, tau)))
+    B = 150
+    dy, y, A, b, lb, ub = _lattice_case(rng, family, *box, B=B)
+    got = combopt_gradients(dy, y, A, b, lb, ub, tau=tau, implementation=implementation)
+    want = reference_batch(dy, y, A, b, lb, ub, tau)
+    bad = [
+        i
+        for i in range(B)
+        if not all(
+            np.allclose(g[i], w[i], atol=1e-10) for g, w in zip((got.dc, got.dA, got.db), want)
+        )
+    ]
+    assert bad == [], f"{len(bad)} of {B} disagree, first {bad[:5]}"
+    tight = np.isclose(np.einsum("bmn,bn->bm", A, y), b, rtol=0, atol=1e-9)
+    assert tight.any(axis=1).mean() > 0.3
+    assert np.any(tight & (got.db != 0))  # tight rows learn, as the limit says
+
+
+@pytest.mark.parametrize("family", ["knapsack", "equality"])
+def test_lattice_gradient_is_the_limit_from_b_plus_eps(family, implementation):
+    """The gradient at integer ``b`` is the limit of the gradient at ``b + eps`` (same ``y``),
+    ``eps -> 0+``: differences shrink like ``eps`` (soft minimum, ``tau > 0``, continuous)."""
+    rng = np.random.default_rng(16)
+    dy, y, A, b, lb, ub = _lattice_case(rng, family, -2, 2, B=60)
+    at = combopt_gradients(dy, y, A, b, lb, ub, tau=0.5, implementation=implementation)
+    for eps in (1e-4, 1e-6):
+        near = combopt_gradients(
+            dy, y, A, b + eps, lb, ub, tau=0.5, implementation=implementation
+        )
+        _assert_same(at, (near.dc, near.dA, near.db), atol=50 * eps)
+
+
+def test_row_tight_at_an_infeasible_target_is_satisfied_there(implementation):
+    """Target ``(1, 1)`` violates row 0 (``y1 <= 0`` after the move) and lies on row 1
+    (``y1 + y2 <= 2``): only row 0 is pushed out; row 1 gets nothing, as at ``b_1 + eps``."""
+    A = np.array([[1.0, 0.0], [1.0, 1.0]])
+    b = np.array([0.0, 2.0])
+    y = np.array([[0.0, 1.0]])  # feasible; row 0 tight, row 1 slack by 1
+    dy = np.array([[-1.0, 0.0]])  # the only target: y1 = 1, i.e. (1, 1)
+    lb, ub = np.zeros(2), np.ones(2)
+    g = combopt_gradients(dy, y, A, b, lb, ub, tau=0.0, implementation=implementation)
+    near = combopt_gradients(
+        dy, y, A, b + [0.0, 1e-7], lb, ub, tau=0.0, implementation=implementation
+    )
+    assert not np.any(g.dA[1]) and g.db[1] == 0.0
+    assert g.db[0] < 0  # descent raises b_0: the violated row moves out
+    np.testing.assert_allclose(g.dA, near.dA, atol=1e-12)
+    np.testing.assert_allclose(g.db, near.db, atol=1e-12)
+    np.testing.assert_allclose(g.dA, reference_batch(dy, y, A, b, lb, ub, 0.0)[1], atol=1e-12)
