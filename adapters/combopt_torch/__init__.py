@@ -2,7 +2,8 @@
 
 ``ILPLayer(lb, ub, solver, tau)(c, A, b) -> y`` solves
 ``min c.y s.t. A y <= b, lb <= y <= ub, y integer`` in the forward pass and returns the
-paper's gradients for ``c``, ``A`` and ``b`` in the backward pass.
+paper's gradients for ``c``, ``A`` and ``b`` in the backward pass. ``combopt_torch.cost`` holds
+the field's cost-only rules (blackbox, perturbed / Fenchel-Young, SPO+, identity).
 """
 
 try:
@@ -17,13 +18,20 @@ except ImportError as exc:
 from combopt_core import __version__ as __version__
 
 from .constraints import CombOptNet, LearnableConstraints
+from .cost import BlackboxILP, CostRule, FenchelYoungLoss, IdentityILP, PerturbedILP, SPOPlusLoss
 from .function import ILPFunction
 from .layer import ILPInfo, ILPLayer
 
 __all__ = [
+    "BlackboxILP",
     "CombOptNet",
+    "CostRule",
+    "FenchelYoungLoss",
     "ILPFunction",
     "ILPInfo",
     "ILPLayer",
+    "IdentityILP",
     "LearnableConstraints",
+    "PerturbedILP",
+    "SPOPlusLoss",
 ]
