@@ -29,13 +29,13 @@ class SPOPlusFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, c_hat, c_true, y_true, A, b, options: LayerOptions):  # noqa: D401
-        problem = host_problem(options, c_hat, A, b, name="c_hat")
-        truth = host_problem(options, c_true, A, b, name="c_true")
-        if truth.c.shape != problem.c.shape:
+        if c_true.shape != c_hat.shape:
             raise ValueError(
                 f"c_true: expected the shape of c_hat {tuple(c_hat.shape)}, "
                 f"got {tuple(c_true.shape)}"
             )
+        problem = host_problem(options, c_hat, A, b, name="c_hat")
+        truth = host_problem(options, c_true, A, b, name="c_true")
         if y_true is None:  # one more batch solve, at the true costs
             solved = solve_costs(options, truth, truth.c)
             target, usable = solved.y, solved.has_solution
