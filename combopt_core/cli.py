@@ -18,19 +18,24 @@ Arguments after the command's own are passed on unchanged, e.g.
 
 Exit codes: 0 success; 1 a requested backend is unavailable, or the demonstration or
 benchmark failed (its own non-zero code is passed through); 2 usage error; 3 no source
-checkout found; 130 interrupted (Ctrl-C).
+checkout found; 130 interrupted (Ctrl-C); 141 the reader of the output went away
+(``combopt backends | head``). ``run_guarded`` gives ``python -m demos`` the same behaviour.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._version import __version__
+from .errors import BackendNotFoundError, BackendUnavailableError, CombOptError
+from .log import logger
 from .registry import DEFAULT_BACKEND, SOLVER_ENV_VAR, default_registry
 
 EXIT_OK = 0
@@ -38,6 +43,32 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NO_CHECKOUT = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool cut off by `| head`
+
+#: Set to 1 to see the traceback of a user error instead of its one-line message.
+DEBUG_ENV_VAR = "COMBOPT_DEBUG"
+# Errors that a command's user causes and can fix (an argument out of range, an unknown or
+# unavailable backend, a missing file or package): one line, no traceback. Solver failures
+# are CombOptErrors too and are reported the same way.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    CombOptError,
+    ValueError,
+    FileNotFoundError,
+    ImportError,
+)
+# The extra that installs an optional module the demonstrations import.
+EXTRA_OF_MODULE = {
+    "torch": 'torch: pip install "torch==2.13.0" -e ".[torch]"',
+    "matplotlib": 'demos: pip install -e ".[demos]"',
+    "tqdm": 'demos: pip install -e ".[demos]"',
+    "scipy": 'demos: pip install -e ".[demos]"',
+    "cvxpy": 'lp: pip install -e ".[lp]"',
+    "cvxpylayers": 'lp: pip install -e ".[lp]"',
+    "sentence_transformers": 'text: pip install -e ".[text]"',
+    "jax": 'jax: pip install -e ".[jax]"',
+    "ray": 'ray: pip install -e ".[ray]"',
+    "numba": 'fast: pip install -e ".[fast]"',
+}
 
 ROOT_ENV_VAR = "COMBOPT_ROOT"
 REPOSITORY_HINT = (
@@ -302,19 +333,10 @@ def _first_doc_line(path: Path) -> str:
     return doc.strip().splitlines()[0] if doc else ""
 
 
-def _version() -> str:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("combopt")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 EPILOG = """\
 exit codes: 0 success; 1 backend unavailable or the run failed (a demonstration's or
 benchmark's own exit code is passed through); 2 usage error; 3 no source checkout;
-130 interrupted.
+130 interrupted; 141 output pipe closed. COMBOPT_DEBUG=1 shows an error's traceback.
 
 examples:
   combopt backends                      which solvers can run here
@@ -334,7 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"combopt {_version()}")
+    parser.add_argument("--version", action="version", version=f"combopt {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the library's log messages on stderr"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -394,6 +419,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error_line(exc: BaseException) -> str:
+    """A user error as one line, with the extra to install when a module is missing."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        extra = EXTRA_OF_MODULE.get(exc.name.partition(".")[0])
+        if extra:
+            return f"the Python package '{exc.name}' is not installed; extra {extra}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _exit_code_of(exc: BaseException) -> int:
+    """2 for what the command line asked wrongly, 1 for what the machine lacks or failed."""
+    if isinstance(exc, (BackendUnavailableError, ImportError)):
+        return EXIT_FAILED
+    if isinstance(exc, (BackendNotFoundError, ValueError, FileNotFoundError)):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def run_guarded(prog: str, body: Callable[[], int]) -> int:
+    """Run a command's ``body()`` as command-line tools behave; return the exit code.
+
+    * Ctrl-C prints ``PROG: interrupted`` and returns 130, without a traceback.
+    * A reader that closes the pipe early (``| head``) ends the command quietly with 141.
+    * A user error (one of ``USER_ERRORS``) prints ``PROG: error: MESSAGE`` on one line and
+      returns 2 for a wrong argument, 1 for an unavailable backend, a missing package or a
+      failed solve; ``$COMBOPT_DEBUG=1`` raises it instead, with its traceback.
+    """
+    try:
+        code = body()
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # Python's advice for SIGPIPE: point stdout at devnull so that the final flush at
+        # exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except USER_ERRORS as exc:
+        if os.environ.get(DEBUG_ENV_VAR, "") not in ("", "0"):
+            raise
+        print(f"{prog}: error: {_user_error_line(exc)}", file=sys.stderr)
+        return _exit_code_of(exc)
+
+
+def _log_to_stderr() -> None:
+    """``--verbose``: the library's log messages, debug level up, on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("combopt: %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
@@ -418,11 +497,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.args = []
     if args.command == "bench":
         args.args = passed
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("combopt: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if args.verbose:
+        _log_to_stderr()
+    return run_guarded("combopt", lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import BackendNotFoundError, BackendUnavailableError, CombOptError
+from .log import logger
 from .solver import ILPSolver
 
 ENTRY_POINT_GROUP = "combopt.backends"
@@ -125,6 +126,7 @@ class Registry:
                 except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin may raise anything
                     detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                     self.broken[ep.name] = f"failed to load entry point '{ep.value}': {detail}"
+                    logger.warning("backend plugin '%s': %s", ep.name, self.broken[ep.name])
 
     def register_plugin(self, plugin: object, name: str | None = None) -> None:
         """Register an in-process plugin object or module (no entry point needed)."""
@@ -150,6 +152,10 @@ class Registry:
             try:
                 impl.function(register=register)
             except Exception as exc:  # noqa: BLE001
+                if plugin_name not in self.broken:  # specs() runs on every lookup: log once
+                    logger.warning(
+                        "backend plugin '%s': register_backends raised %r", plugin_name, exc
+                    )
                 self.broken[plugin_name] = f"register_backends raised: {exc!r}"
         return found
 
@@ -201,6 +207,7 @@ class Registry:
         reason = spec.unavailable_reason()
         if reason is not None:
             raise BackendUnavailableError(f"solver: backend '{chosen}' is unavailable: {reason}")
+        logger.debug("solver: backend '%s' (asked for %r), options %r", chosen, name, options)
         try:
             return spec.factory(**options)
         except TypeError as exc:

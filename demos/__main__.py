@@ -1,7 +1,9 @@
 """``python -m demos <task> [options]``: run one of the paper's demonstrations.
 
 Each task is a module with a ``main(argv) -> int``; the table names them, one line a task,
-and imports only the one you run.
+and imports only the one you run. The run is guarded like the ``combopt`` command: a user
+error is one line and exit code 2 (1 for a missing backend or package), Ctrl-C exits 130,
+a closed output pipe 141; ``COMBOPT_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+
+from combopt_core.cli import run_guarded
 
 TASKS: dict[str, tuple[str, str]] = {
     "random-constraints": ("demos.random_constraints", "Random Constraints (paper Sec. 4.1)"),
@@ -35,8 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if task not in TASKS:
         print(f"python -m demos: unknown task {task!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(TASKS[task][0])
-    return int(module.main(rest) or 0)
+
+    def run() -> int:
+        module = importlib.import_module(TASKS[task][0])
+        return int(module.main(rest) or 0)
+
+    return run_guarded(f"python -m demos {task}", run)
 
 
 if __name__ == "__main__":

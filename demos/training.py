@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .datasets import ConstraintDataset, box_only_solutions, exact_match
+from .progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     eval_batch_size: int = 250
     seed: int = 0
-    progress: bool = True  # a tqdm bar per epoch with the running loss and accuracy
+    progress: bool = True  # on a terminal, a bar per epoch with the running loss and accuracy
     verbose: bool = True  # one summary line per epoch
 
     def __post_init__(self) -> None:
@@ -98,11 +99,9 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _progress(iterable, enabled: bool, desc: str):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, leave=False, dynamic_ncols=True, mininterval=0.5)
+    return progress_bar(
+        iterable, enabled=enabled, desc=desc, leave=False, dynamic_ncols=True, mininterval=0.5
+    )
 
 
 def train(

@@ -4,7 +4,7 @@ Prints, in one run:
 
 1. what the compiled path costs once: importing numba, and the first call in a fresh
    process with an empty on-disk cache (compiling) and with a filled one (loading);
-2. the target point, batch 64, n = 1,000, m = 200 (issue 7: under 50 ms), shared and
+2. the target point, batch 64, n = 1,000, m = 200 (target: under 50 ms), shared and
    per-instance ``A``: wall and CPU time of both implementations, their ratio and the largest
    difference between their results;
 3. a scaling table from the paper's size (batch 8, n = 16, m = 4) up: time per ``B m n``

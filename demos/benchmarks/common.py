@@ -14,7 +14,7 @@ import numpy as np
 from combopt_core import ILPProblem, Solution, Status, get_solver, list_backends
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "random_constraints"
-#: The two Random Constraints settings the issues benchmark: (box, m).
+#: The two Random Constraints settings the benchmarks time: (box, m).
 RC_CASES = (("binary", 4), ("dense", 8))
 
 

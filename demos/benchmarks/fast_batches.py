@@ -1,4 +1,4 @@
-"""Fast batches (issue 7): overhead, naive vs fast path, parallel speedup, backward scaling.
+"""Fast batches: overhead, naive vs fast path, parallel speedup, backward scaling.
 
 Prints, in one run, ratios measured side by side:
 

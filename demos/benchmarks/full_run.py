@@ -1,6 +1,6 @@
 """A full Random Constraints training run per backend: wall-clock, end to end.
 
-Issue 7's end-to-end target: the paper's 100-epoch protocol on binary m = 2 (1,440 training
+The end-to-end target: the paper's 100-epoch protocol on binary m = 2 (1,440 training
 pairs after the validation split, batch 8: about 160,000 ILP solves) in under 5 minutes on
 2 cores with the fastest backend; the paper reports 90 minutes per run on a V100.
 

@@ -1,4 +1,4 @@
-"""How much of the ILP layer's time is the solver's own solve? (issues 2 and 7)
+"""How much of the ILP layer's time is the solver's own solve?
 
 For Random Constraints (n = 16; binary m = 4 and dense m = 8), batch 8 and 128, and every
 available backend: the median forward time, backward time, and the ratio of the layer's

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..progress import progress_bar
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
 
@@ -154,13 +156,11 @@ def fill_cache(
     todo = cache.missing(sentences)
     if not todo:
         return 0
-    from tqdm import tqdm
-
     encode = make_encoder()
 
     unsaved = 0
-    with tqdm(
-        total=len(todo), desc="embedding sentences", unit="sent", disable=not progress
+    with progress_bar(
+        total=len(todo), enabled=progress, desc="embedding sentences", unit="sent"
     ) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]

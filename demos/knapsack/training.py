@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..progress import progress_bar
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -117,8 +119,6 @@ def train(
     """
     if len(x_train) != len(y_train):
         raise ValueError(f"y_train: expected {len(x_train)} labels, got {len(y_train)}")
-    from tqdm import tqdm
-
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     milestones = [config.lr_decay_epoch] if config.lr_decay_epoch is not None else []
@@ -133,7 +133,9 @@ def train(
         batches = order.split(config.batch_size)
         total = 0.0
         lr = opt.param_groups[0]["lr"]
-        for idx in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not config.progress):
+        for idx in progress_bar(
+            batches, enabled=config.progress, desc=f"epoch {epoch}", leave=False
+        ):
             y = model(x_train[idx])
             loss = nn.functional.mse_loss(normalize(y), target[idx])
             opt.zero_grad()

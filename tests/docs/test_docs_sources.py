@@ -74,6 +74,7 @@ def test_cli_page_lists_every_task_and_exit_code():
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     for task in cli.TASKS:
         assert f"combopt reproduce {task}" in text
-    for code in (cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE, cli.EXIT_NO_CHECKOUT):
+    codes = (cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE, cli.EXIT_NO_CHECKOUT, cli.EXIT_BROKEN_PIPE)
+    for code in codes:
         assert f"| {code} |" in text
     assert f"| {cli.EXIT_INTERRUPTED} |" in text
