@@ -64,7 +64,10 @@ from functools import cache
 
 import numpy as np
 
-DEFAULT_FEASIBILITY_TOL = 1e-9
+from .verify import FEASIBILITY_TOL
+
+#: The target feasibility test's tolerance: the library's one (``verify.FEASIBILITY_TOL``).
+DEFAULT_FEASIBILITY_TOL = FEASIBILITY_TOL
 #: Largest ``block * m * n`` worked on at once (2 MiB per float64 temporary).
 BLOCK_ELEMENTS = 1 << 18
 #: Smallest ``B * m * n`` for which ``implementation="auto"`` uses the compiled kernel.

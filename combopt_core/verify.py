@@ -4,25 +4,35 @@ A returned point must be integral, inside the box and satisfy ``A y <= b`` up to
 ``tol * max(1, |b|)``; an objective must equal ``c . y``. This guards against solvers that
 silently answer wrongly (scaled integer coefficients, presolve bugs, NaN handling).
 
+``FEASIBILITY_TOL`` (1e-9) is the library's one feasibility tolerance: every backend sets its
+solver's tolerances to it, the verification checks it, and the gradient's feasibility test
+of targets uses it.
+
 Two layers of checks: ``check_returned`` (always on: what a backend hands back must be a
 ``Solution`` whose point has the right shape and agrees with its status) and
 ``verify_batch`` (the verification mode, on by default: points against the float problem).
-Both name the backend, so a wrong answer is never silently trained on.
+Both name the backend, so a wrong answer is never silently trained on: a malformed answer
+always raises; a point outside the tolerance raises under ``on_error="raise"`` and is
+flagged ``Status.ERROR`` (fallback point, no solution, the reason in its message) under
+``on_error="flag"``, so it is never reported ``OPTIMAL``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .errors import SolverError
-from .result import BatchSolution, Solution, Status
+from .result import BatchSolution, Proof, Solution, Status
 from .spec import ILPProblem
 
-DEFAULT_TOL = 1e-6
+#: The feasibility tolerance: ``A y <= b + FEASIBILITY_TOL * max(1, |b|)``, row by row.
+FEASIBILITY_TOL = 1e-9
 
 
 def find_violations(
-    problem: ILPProblem, y: np.ndarray, has_solution: np.ndarray, tol: float = DEFAULT_TOL
+    problem: ILPProblem, y: np.ndarray, has_solution: np.ndarray, tol: float = FEASIBILITY_TOL
 ) -> list[tuple[int, str]]:
     """``(instance, what is wrong)`` for every returned point that does not solve its ILP.
 
@@ -88,13 +98,44 @@ def _malformation(solution: object, num_vars: int) -> str | None:
 
 
 def verify_batch(
-    problem: ILPProblem, result: BatchSolution, backend: str, tol: float = DEFAULT_TOL
-) -> None:
+    problem: ILPProblem,
+    result: BatchSolution,
+    backend: str,
+    tol: float = FEASIBILITY_TOL,
+    on_error: str = "raise",
+) -> BatchSolution:
     """Check every returned point (and its objective ``c . y``) against the float problem.
 
+    Returns:
+        ``result`` when every point passes; else, with ``on_error="flag"``, ``result`` with
+        the bad instances turned into ``Status.ERROR`` (fallback point, no solution, ``nan``
+        objective, a message naming the backend and what is wrong).
+
     Raises:
-        SolverError: naming ``backend``, the first bad instance and what is wrong with it.
+        SolverError: with ``on_error="raise"``, naming ``backend``, the first bad instance
+            and what is wrong with it.
     """
+    bad = _wrong_answers(problem, result, tol)
+    if not bad:
+        return result
+    if on_error == "raise":
+        i, what = bad[0]
+        raise SolverError(
+            f"backend '{backend}' returned a wrong point for instance {i}: {what} "
+            f"({len(bad)} bad instance(s) in the batch; verification mode, verify=False "
+            "turns it off)"
+        )
+    why = {
+        i: f"backend '{backend}' returned a wrong point for instance {i}: {what}"
+        for i, what in bad
+    }
+    return _flag(problem, result, why)
+
+
+def _wrong_answers(
+    problem: ILPProblem, result: BatchSolution, tol: float
+) -> list[tuple[int, str]]:
+    """``(instance, what is wrong)`` for every bad point or objective, by instance."""
     bad = find_violations(problem, result.y, result.has_solution, tol)
     rows = np.flatnonzero(result.has_solution)
     if rows.size:
@@ -108,10 +149,20 @@ def verify_batch(
                     (i, f"objective {result.objective[i]!r} is not c . y = {true_obj[k]:.12g}")
                 )
         bad.sort()
-    if bad:
-        i, what = bad[0]
-        raise SolverError(
-            f"backend '{backend}' returned a wrong point for instance {i}: {what} "
-            f"({len(bad)} bad instance(s) in the batch; verification mode, verify=False "
-            "turns it off)"
-        )
+    return bad
+
+
+def _flag(problem: ILPProblem, result: BatchSolution, why: dict[int, str]) -> BatchSolution:
+    """``result`` with instances ``why`` (index -> message) flagged ``Status.ERROR``."""
+    rows = np.zeros(problem.batch_size, dtype=bool)
+    rows[list(why)] = True
+    messages = tuple(why.get(i, m) for i, m in enumerate(result.messages))
+    return dataclasses.replace(
+        result,
+        y=np.where(rows[:, None], problem.fallback_point()[None, :], result.y),
+        status=np.where(rows, np.int8(Status.ERROR), result.status).astype(np.int8),
+        has_solution=result.has_solution & ~rows,
+        objective=np.where(rows, np.nan, result.objective),
+        messages=messages,
+        proof=np.where(rows, np.int8(Proof.NONE), result.proof).astype(np.int8),
+    )

@@ -19,10 +19,11 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
+from combopt_core.verify import FEASIBILITY_TOL
 
 from .scaling import DEFAULT_BITS, ScaledRows, scale_objective, scale_rows
 
-FEAS_TOL = 1e-9  # a point is feasible when A y <= b + FEAS_TOL * max(1, |b|), row by row
+FEAS_TOL = FEASIBILITY_TOL  # feasible: A y <= b + FEAS_TOL * max(1, |b|), row by row
 _INT64_MIN = -(2**63)  # CP-SAT's "no lower bound" for a linear constraint's domain
 
 

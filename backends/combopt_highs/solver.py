@@ -18,6 +18,7 @@ import highspy
 import numpy as np
 
 from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
+from combopt_core.verify import FEASIBILITY_TOL
 
 _INF = highspy.kHighsInf
 _MS = highspy.HighsModelStatus
@@ -101,6 +102,10 @@ class HighsSolver:
             h.setOptionValue("threads", 1)
             h.setOptionValue("mip_rel_gap", 0.0)
             h.setOptionValue("mip_abs_gap", 0.0)
+            # combopt's one feasibility tolerance (defaults 1e-6 / 1e-7 let OPTIMAL points
+            # violate a row by 6e-7, or cost 6.5e-7 more than the optimum, on the paper's data)
+            h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOL)
+            h.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOL)
             for key, value in self._options.items():
                 h.setOptionValue(key, value)
             loaded = self._local.loaded = _Loaded(h)

@@ -1,6 +1,8 @@
 """Area 4: verification mode. Every answer is checked against the original float problem;
-a backend returning an infeasible, non-integral, out-of-box or malformed point is caught
-with an error naming the backend and the instance, and never flows into training.
+a backend returning an infeasible, non-integral, out-of-box or malformed point is caught,
+named (backend and instance), and never flows into training: a malformed answer always
+raises; a wrong point raises under ``on_error="raise"`` and is flagged ``Status.ERROR``
+(fallback point, zero gradient) under ``on_error="flag"``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from combopt_core import SolverError, solve
+from combopt_core import SolverError, Status, solve
+from combopt_core.verify import FEASIBILITY_TOL
 from combopt_torch import ILPLayer
 
 from .helpers import TimeOutSolver, WrongSolver, random_problem, skip_unless_fits
@@ -52,9 +55,34 @@ def test_wrong_answer_is_caught_naming_backend_and_instance(kind):
 @pytest.mark.parametrize("kind", WrongSolver.KINDS)
 def test_layer_never_trains_on_a_wrong_answer(kind):
     c, A, b = (torch.tensor(x) for x in problem()[:3])
-    # on_error="flag" tolerates failures, not lies: a wrong answer always raises
+    with pytest.raises(SolverError, match="backend 'liar'"):
+        ILPLayer(0, 1, solver=WrongSolver(kind), on_error="raise")(c, A, b)
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_malformed_answers_raise_even_when_flagging(kind):
+    c, A, b = (torch.tensor(x) for x in problem()[:3])
     with pytest.raises(SolverError, match="backend 'liar'"):
         ILPLayer(0, 1, solver=WrongSolver(kind), on_error="flag")(c, A, b)
+
+
+@pytest.mark.parametrize("kind", VERIFIED)
+def test_flagged_wrong_point_is_an_error_with_zero_gradient(kind):
+    """Under ``on_error="flag"`` a wrong point does not stop training: instance 2 becomes
+    ``Status.ERROR`` with the fallback point and no gradient; the others are untouched."""
+    c, A, b = (torch.tensor(x, requires_grad=True) for x in problem()[:3])
+    layer = ILPLayer(0, 1, solver=WrongSolver(kind, victim=2.0), on_error="flag")
+    with pytest.warns(RuntimeWarning, match=f"instance 2: {EXPECTED[kind]}"):
+        y, info = layer(c, A, b, return_info=True)
+    assert info.status.tolist() == [Status.OPTIMAL, Status.OPTIMAL, Status.ERROR, Status.OPTIMAL]
+    assert not y[2].any()  # the fallback point of the box [0, 1]
+    y.sum().backward()
+    assert not c.grad[2].any() and not A.grad[2].any() and not b.grad[2].any()
+    assert c.grad[[0, 1, 3]].any()
+    with pytest.warns(RuntimeWarning, match="1 instance"):
+        res = solve(*problem(), solver=WrongSolver(kind, victim=2.0), workers=1, on_error="flag")
+    assert res.failed.tolist() == [False, False, True, False] and not res.has_solution[2]
+    assert np.isnan(res.objective[2]) and "instance 2" in res.messages[2]
 
 
 def test_every_bad_instance_is_counted():
@@ -81,12 +109,14 @@ def test_time_out_incumbent_is_verified_too():
 
 @pytest.mark.parametrize("scale", [1.0, 1e4])
 def test_tolerance_is_relative_to_the_right_hand_side(scale):
-    """``y = (1, 1)`` against ``y1 + y2 <= b``: within ``1e-6 * max(1, |b|)`` passes."""
+    """``y = (1, 1)`` against ``y1 + y2 <= b``: within ``1e-9 * max(1, |b|)`` passes, the
+    library's one tolerance (``FEASIBILITY_TOL``); 1e-8 beyond it does not."""
+    assert FEASIBILITY_TOL == 1e-9
     c, A = np.array([[-1.0, -1.0]]), np.array([[[1.0, 1.0]]]) * scale
     solver = TimeOutSolver(np.array([1.0, 1.0]))
-    solve(c, A, [[scale * (2 - 1e-7)]], 0, 1, solver=solver, time_limit=1)
+    solve(c, A, [[scale * (2 - 1e-9)]], 0, 1, solver=solver, time_limit=1)
     with pytest.raises(SolverError, match="violates constraint 0 of A y <= b by"):
-        solve(c, A, [[scale * (2 - 1e-4)]], 0, 1, solver=solver, time_limit=1)
+        solve(c, A, [[scale * (2 - 2e-8)]], 0, 1, solver=solver, time_limit=1)
 
 
 @pytest.mark.parametrize("dense", [False, True])
