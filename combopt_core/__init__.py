@@ -33,7 +33,8 @@ from .registry import (
     list_backends,
     register_plugin,
 )
-from .result import BatchSolution, Solution, Status
+from .memory import SolutionMemory
+from .result import BatchSolution, Proof, Solution, Status
 from .solver import ILPSolver
 from .spec import ConstraintSet, ILPInstance, ILPProblem, make_problem
 
@@ -52,10 +53,12 @@ __all__ = [
     "ILPSolver",
     "ProblemValidationError",
     "ProcessExecutor",
+    "Proof",
     "Registry",
     "SerialExecutor",
     "Solution",
     "SolutionCache",
+    "SolutionMemory",
     "SolutionPool",
     "SolverError",
     "Status",

@@ -3,8 +3,10 @@
 ``solve_batch`` picks where instances run from what the backend declares (a thread pool for
 ``parallelism = "threads"`` / ``releases_gil``, a process pool for ``"processes"``, else the
 calling thread; see ``combopt_core.executors``) unless an executor is given, answers what it
-can from an opt-in ``SolutionCache`` or ``SolutionPool`` (``combopt_core.cache``), solves the
-rest, and verifies every returned point. Results are the same whatever the worker count:
+can by exact skips (an opt-in ``SolutionCache`` or ``SolutionMemory``, the box-minimum
+certificate, enumeration of a small shared feasible set; ``combopt_core.certificates``,
+``combopt_core.enumeration``) or from an opt-in ``SolutionPool`` (not exact), solves the
+rest, with checked warm starts where known, and verifies every returned point. Results are the same whatever the worker count:
 each instance is solved single-threaded and independently.
 
 Failure semantics (``combopt_core.failures``): when ``solve_batch`` returns or raises, none
@@ -14,13 +16,20 @@ of its solves is still running; a failing instance is named, and raised or flagg
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from .cache import SolutionCache, SolutionPool, instance_keys
+from .certificates import box_minimum_answers, check_starts
+from .enumeration import check_enumeration, solve_by_enumeration, worth_enumerating
+from .errors import ProblemValidationError
 from .executors import Executor, default_workers, resolve_executor, subproblem
 from .failures import check_on_error, warn_failed
+from .memory import SolutionMemory, instance_digests
 from .registry import get_solver
 from .result import BatchSolution, Solution
 from .solver import ILPSolver
@@ -41,8 +50,19 @@ def solve_batch(
     executor: Executor | str | None = None,
     cache: SolutionCache | None = None,
     pool: SolutionPool | None = None,
+    memory: SolutionMemory | None = None,
+    ids: Any = None,
+    start: Any = None,
+    skip: bool = False,
+    enumeration: str = "never",
 ) -> BatchSolution:
     """Solve every instance of ``problem`` with ``solver``.
+
+    Exact skips come first, each with its proof in ``BatchSolution.proof``: answers from
+    ``cache`` or ``memory`` for unchanged instances; with ``skip``, instances whose box
+    minimiser is feasible; then, for a shared ``A, b`` on a small box (``enumeration``), every
+    remaining cost from one enumeration of the feasible set. The rest go to the backend,
+    with a checked warm start where one is known (``start``, else ``memory``).
 
     Args:
         solver: any ``ILPSolver``.
@@ -59,6 +79,23 @@ def solve_batch(
         cache: an opt-in ``SolutionCache``: instances seen before are not solved again.
         pool: an opt-in ``SolutionPool``: only a fraction of instances is solved, the others
             get the best feasible pooled point (not proven optimal; status ``TIME_LIMIT``).
+        memory: an opt-in ``SolutionMemory``: each sample's last proven answer, returned when
+            its instance is unchanged and otherwise offered as a warm start.
+        ids: one hashable id per instance for ``memory`` (e.g. dataset indices); without
+            them the memory keys samples by their exact cost vector.
+        start: warm starts, ``(B, n)`` or ``(n,)`` for every instance (a row with NaN: none),
+            e.g. training labels. Used only where it is an integral, in-box, feasible point;
+            others are ignored with one counted ``RuntimeWarning``. Takes precedence over
+            ``memory``'s point.
+        skip: answer instances whose box minimiser satisfies ``A y <= b`` without a solve.
+        enumeration: ``"auto"`` answers a shared constraint set by enumeration when the box
+            is small enough to pay (``combopt_core.enumeration``), ``"always"`` for any
+            shared set, ``"never"`` leaves every instance to the backend.
+            Both are off here, so that a named backend answers everything; the layers
+            (``combopt_core.layer.LayerOptions``) turn them on by default.
+
+    Ties: a skip or a warm start may return another optimal point than a cold solve would
+    (same objective). Proofs: see ``combopt_core.result.Proof``.
 
     Raises:
         SolverError: naming the backend and the instance, when the backend fails (with
@@ -67,19 +104,37 @@ def solve_batch(
     """
     time_limit = check_time_limit(time_limit)
     check_on_error(on_error)
+    check_enumeration(enumeration)
+    if ids is not None and memory is None:
+        raise ValueError("ids: only used with a memory (pass memory=SolutionMemory())")
     B = problem.batch_size
     solutions: list[Solution | None] = [None] * B
     keys = instance_keys(problem, solver.name) if cache is not None else None
     if keys is not None:
         for i, key in enumerate(keys):
             solutions[i] = cache.get(key)
+    candidates = None
+    if memory is not None:
+        memory_keys, digests = memory.keys(problem, ids), instance_digests(problem)
+        unchanged, candidates = memory.recall(memory_keys, digests)
+        for i, answer in unchanged.items():
+            solutions[i] = solutions[i] or answer
+    if start is not None:
+        candidates = _user_starts(start, problem, candidates)
+    _exact_skips(problem, solutions, skip, enumeration)
     if pool is not None:
         missing = np.array([i for i in range(B) if solutions[i] is None], dtype=np.intp)
         for i, answer in pool.answer(problem, missing).items():
             solutions[i] = answer
 
     todo = [i for i in range(B) if solutions[i] is None]
+    started = np.zeros(B, dtype=bool)
     if todo:
+        if candidates is not None:
+            started, rejected = check_starts(problem, candidates, np.array(todo))
+            if rejected and start is not None:
+                _warn_rejected(rejected)
+            problem = replace(problem, start=candidates, has_start=started)
         chosen = resolve_executor(executor, solver, workers, len(todo))
         chunk = problem if len(todo) == B else subproblem(problem, todo)
         solved = chosen.run(solver, chunk, time_limit, on_error)
@@ -90,12 +145,58 @@ def solve_batch(
                 cache.put(keys[i], solution)
         if pool is not None:
             pool.record(solved)
+    if memory is not None:
+        memory.remember(memory_keys, digests, solutions)
 
-    result = BatchSolution.stack(solutions, problem.fallback_point())
+    result = BatchSolution.stack(solutions, problem.fallback_point(), started)
+    if verify:  # under on_error="flag", points outside the tolerance become Status.ERROR
+        result = verify_batch(problem, result, solver.name, on_error=on_error)
     warn_failed(result)
-    if verify:
-        verify_batch(problem, result, solver.name)
     return result
+
+
+def _exact_skips(
+    problem: ILPProblem, solutions: list[Solution | None], skip: bool, mode: str
+) -> None:
+    """Fill in the instances that a certificate answers without the backend (in place)."""
+    todo = np.array([i for i, s in enumerate(solutions) if s is None], dtype=np.intp)
+    if skip and todo.size:
+        for i, answer in box_minimum_answers(problem, todo).items():
+            solutions[i] = answer
+        todo = np.array([i for i in todo if solutions[i] is None], dtype=np.intp)
+    if worth_enumerating(problem, mode, todo.size):
+        for i, answer in zip(todo, solve_by_enumeration(problem, todo)):
+            solutions[i] = answer
+
+
+def _user_starts(start: Any, problem: ILPProblem, candidates: np.ndarray | None) -> np.ndarray:
+    """The caller's starts ``(B, n)``, with ``memory``'s candidates where a row has none."""
+    B, n = problem.batch_size, problem.num_vars
+    try:
+        points = np.array(start, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ProblemValidationError(f"start: cannot be read as numbers ({exc})") from exc
+    if points.shape == (n,):
+        points = np.broadcast_to(points, (B, n)).copy()
+    if points.shape != (B, n):
+        raise ProblemValidationError(
+            f"start: expected shape ({B}, {n}) or ({n},) for c of shape ({B}, {n}), "
+            f"got {points.shape}"
+        )
+    if candidates is not None:
+        none = np.isnan(points).any(axis=1)
+        points[none] = candidates[none]
+    return points
+
+
+def _warn_rejected(rejected: Counter) -> None:
+    reasons = ", ".join(f"{count} {why}" for why, count in sorted(rejected.items()))
+    warnings.warn(
+        f"start: {sum(rejected.values())} warm start(s) ignored ({reasons}); those instances "
+        "were solved cold",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def solve(
@@ -113,6 +214,11 @@ def solve(
     executor: Executor | str | None = None,
     cache: SolutionCache | None = None,
     pool: SolutionPool | None = None,
+    memory: SolutionMemory | None = None,
+    ids: Any = None,
+    start: Any = None,
+    skip: bool = False,
+    enumeration: str = "never",
 ) -> BatchSolution:
     """Validate and solve ``min c.y s.t. A y <= b, lb <= y <= ub, y integer`` for a batch.
 
@@ -132,4 +238,9 @@ def solve(
         executor=executor,
         cache=cache,
         pool=pool,
+        memory=memory,
+        ids=ids,
+        start=start,
+        skip=skip,
+        enumeration=enumeration,
     )

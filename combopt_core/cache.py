@@ -24,7 +24,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .result import Solution, Status
+from .result import Proof, Solution, Status
 from .spec import ILPProblem
 
 POOL_MESSAGE = "answered from the solution pool (feasible, optimality not proven)"
@@ -79,7 +79,8 @@ class SolutionCache:
         return len(self._data)
 
     def get(self, key: bytes) -> Solution | None:
-        """The stored answer (with ``solve_time = 0``: no solver ran), or ``None``."""
+        """The stored answer (``solve_time = 0``: no solver ran; ``Proof.UNCHANGED``), or
+        ``None``."""
         with self._lock:
             found = self._data.get(key)
             if found is None:
@@ -88,7 +89,7 @@ class SolutionCache:
             self._data.move_to_end(key)
             self.hits += 1
         y = None if found.y is None else found.y.copy()
-        return Solution(y, found.status, found.objective, 0.0, found.message)
+        return Solution(y, found.status, found.objective, 0.0, found.message, Proof.UNCHANGED)
 
     def put(self, key: bytes, solution: Solution) -> None:
         """Store ``solution`` if it is a proven answer; evict the oldest beyond ``maxsize``."""

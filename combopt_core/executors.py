@@ -96,6 +96,8 @@ def subproblem(problem: ILPProblem, indices: Sequence[int] | slice) -> ILPProble
         lb=problem.lb,
         ub=problem.ub,
         shared=problem.shared,
+        start=None if problem.start is None else problem.start[pick],
+        has_start=None if problem.start is None else problem.has_start[pick],
     )
 
 

@@ -28,6 +28,11 @@ class ILPInstance:
     """One ILP of a batch: ``min c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``.
 
     Shapes: ``c (n,)``, ``A (m, n)``, ``b (m,)``, ``lb (n,)``, ``ub (n,)``; all float64.
+
+    ``start`` is an optional warm start ``(n,)``: an integer point of the box that satisfies
+    ``A y <= b`` (the core checks it before a backend sees it), or ``None``. A backend may
+    hand it to its solver's own start/hint interface; it only prunes the search, and the
+    answer must still be a proven optimum (ties may pick another optimal point).
     """
 
     c: np.ndarray
@@ -35,6 +40,7 @@ class ILPInstance:
     b: np.ndarray
     lb: np.ndarray
     ub: np.ndarray
+    start: np.ndarray | None = None
 
     @property
     def num_vars(self) -> int:
@@ -80,6 +86,8 @@ class ILPProblem:
         b: right-hand sides, ``(B, m)`` or, when ``shared``, ``(m,)``.
         lb, ub: integer-rounded finite bounds, ``(n,)`` float64 (``lb <= ub``).
         shared: whether ``A`` and ``b`` are one constraint set for the whole batch.
+        start: checked warm starts ``(B, n)`` with ``has_start (B,)`` saying which rows hold
+            one (see ``ILPInstance.start``), or ``None`` for none at all.
     """
 
     c: np.ndarray
@@ -88,6 +96,8 @@ class ILPProblem:
     lb: np.ndarray
     ub: np.ndarray
     shared: bool
+    start: np.ndarray | None = None
+    has_start: np.ndarray | None = None
 
     @property
     def batch_size(self) -> int:
@@ -105,7 +115,8 @@ class ILPProblem:
         """The ``i``-th ILP of the batch (views, no copies)."""
         A = self.A if self.shared else self.A[i]
         b = self.b if self.shared else self.b[i]
-        return ILPInstance(self.c[i], A, b, self.lb, self.ub)
+        start = self.start[i] if self.start is not None and self.has_start[i] else None
+        return ILPInstance(self.c[i], A, b, self.lb, self.ub, start)
 
     def batch_A(self) -> np.ndarray:
         """``A`` broadcast to ``(B, m, n)`` (a read-only view when shared)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from combopt_core import ILPInstance, SolverError
+from combopt_core.enumeration import box_points, count_points, outer_sum
 
 DEFAULT_MAX_POINTS = 2**20
 FEAS_TOL = 1e-9
@@ -41,30 +42,19 @@ class Enumeration:
         return self.optimal.shape[0] == 1
 
 
-def count_points(lb: np.ndarray, ub: np.ndarray) -> int:
-    """Number of integer points in the box (exact Python integer)."""
-    count = 1
-    for lo, hi in zip(lb, ub):
-        count *= int(hi) - int(lo) + 1
-    return count
+def check_box_size(lb: np.ndarray, ub: np.ndarray, max_points: int) -> int:
+    """The box's number of integer points.
 
-
-def box_points(lb: np.ndarray, ub: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """The box's points at lexicographic positions ``indices``, ``(len(indices), n)``."""
-    sizes = tuple(int(s) for s in ub - lb + 1)
-    digits = np.unravel_index(np.asarray(indices, dtype=np.int64), sizes)  # y[0] slowest
-    return np.stack(digits, axis=1).astype(np.float64) + lb
-
-
-def _outer_sum(weights: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    """``weights . y`` for every box point ``y``, flat in lexicographic order.
-
-    Built as nested outer sums of ``weights[j] * range_j``, so the points themselves are never
-    materialised: memory and time are proportional to the number of points, not to ``n``.
+    Raises:
+        SolverError: when the box has more than ``max_points`` integer points.
     """
-    total = np.zeros(1)
-    for w, lo, hi in zip(weights, lb, ub):
-        total = np.add.outer(total, w * np.arange(lo, hi + 1.0)).ravel()
+    total = count_points(lb, ub)
+    if total > max_points:
+        sizes = " x ".join(str(int(u - lo + 1)) for lo, u in zip(lb, ub))
+        raise SolverError(
+            f"bruteforce: the box has {total} integer points ({sizes}), more than "
+            f"max_points={max_points}; use a real solver backend for problems this large"
+        )
     return total
 
 
@@ -85,20 +75,14 @@ def enumerate_optima(
         SolverError: when the box has more than ``max_points`` integer points.
     """
     lb, ub = instance.lb, instance.ub
-    total = count_points(lb, ub)
-    if total > max_points:
-        sizes = " x ".join(str(int(u - lo + 1)) for lo, u in zip(lb, ub))
-        raise SolverError(
-            f"bruteforce: the box has {total} integer points ({sizes}), more than "
-            f"max_points={max_points}; use a real solver backend for problems this large"
-        )
+    total = check_box_size(lb, ub, max_points)
     empty = np.empty((0, instance.num_vars))
     feasible = np.ones(total, dtype=bool)
     for row, rhs in zip(instance.A, instance.b):
         if deadline is not None and time.perf_counter() > deadline:
             return Enumeration(float("nan"), empty, complete=False)
-        feasible &= _outer_sum(row, lb, ub) <= rhs + FEAS_TOL * max(1.0, abs(rhs))
-    objectives = np.where(feasible, _outer_sum(instance.c, lb, ub), np.inf)
+        feasible &= outer_sum(row, lb, ub) <= rhs + FEAS_TOL * max(1.0, abs(rhs))
+    objectives = np.where(feasible, outer_sum(instance.c, lb, ub), np.inf)
     best = float(objectives.min())
     if not np.isfinite(best):
         return Enumeration(float("nan"), empty, complete=True)

@@ -1,0 +1,147 @@
+"""Exact answers by enumeration: one feasible set, many costs.
+
+When a batch shares ``A, b`` (every learned-constraint model does) and the box is small,
+its feasible set is the same for every instance: list it once, then answer every cost by
+one matrix product. Exact by exhaustion, and independent of any solver.
+
+Points are visited in lexicographic order of ``y`` (``y[0]`` most significant, each
+variable from ``lb`` up to ``ub``). A point is feasible when
+``a_j . y <= b_j + FEAS_TOL * max(1, |b_j|)`` for every row ``j`` (the library's
+feasibility rule). Among the points whose cost is within ``OBJ_TOL * max(1, |optimum|)`` of
+the least cost, the lexicographically smallest is returned: the brute-force backend's tie
+rule, so both give the same point.
+
+Cost: ``O(P m)`` for the feasible set of a box with ``P`` integer points (nested outer sums:
+the box's points are never all built), then ``O(B k n)`` for ``k`` feasible points and
+``B`` costs, in blocks of at most ``BLOCK_ELEMENTS``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .result import Proof, Solution, Status
+from .spec import ILPProblem
+
+FEAS_TOL = 1e-9
+OBJ_TOL = 1e-9
+#: Largest box ``enumeration="auto"`` enumerates (integer points).
+AUTO_MAX_POINTS = 2**20
+#: Largest ``B * k`` (costs times feasible points) ``"auto"`` answers by enumeration.
+AUTO_MAX_PRODUCT = 2**25
+#: Largest ``B * k`` block of objective values worked on at once (32 MiB of float64).
+BLOCK_ELEMENTS = 1 << 22
+ENUMERATION_MODES = ("auto", "always", "never")
+
+
+def count_points(lb: np.ndarray, ub: np.ndarray) -> int:
+    """Number of integer points in the box (exact Python integer)."""
+    count = 1
+    for lo, hi in zip(lb, ub):
+        count *= int(hi) - int(lo) + 1
+    return count
+
+
+def box_points(lb: np.ndarray, ub: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """The box's points at lexicographic positions ``indices``, ``(len(indices), n)``."""
+    sizes = tuple(int(s) for s in ub - lb + 1)
+    digits = np.unravel_index(np.asarray(indices, dtype=np.int64), sizes)  # y[0] slowest
+    return np.stack(digits, axis=1).astype(np.float64) + lb
+
+
+def outer_sum(weights: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """``weights . y`` for every box point ``y``, flat in lexicographic order.
+
+    Built as nested outer sums of ``weights[j] * range_j``, so the points themselves are never
+    materialised: memory and time are proportional to the number of points, not to ``n``.
+    """
+    total = np.zeros(1)
+    for w, lo, hi in zip(weights, lb, ub):
+        total = np.add.outer(total, w * np.arange(lo, hi + 1.0)).ravel()
+    return total
+
+
+def feasible_mask(A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """``(P,)`` bool over the box's points in lexicographic order: ``A y <= b`` (with tol)."""
+    feasible = np.ones(count_points(lb, ub), dtype=bool)
+    for row, rhs in zip(A, b):
+        feasible &= outer_sum(row, lb, ub) <= rhs + FEAS_TOL * max(1.0, abs(rhs))
+    return feasible
+
+
+def feasible_points(A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """Every integer point of the box with ``A y <= b``, ``(k, n)``, lexicographic order."""
+    return box_points(lb, ub, np.flatnonzero(feasible_mask(A, b, lb, ub)))
+
+
+def least_cost(costs: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per cost row, the index of its optimal point among ``points`` and the optimum.
+
+    ``costs (B, n)``, ``points (k, n)`` with ``k >= 1``; ties within ``OBJ_TOL`` go to the
+    first point. Returns ``(index (B,), objective (B,))``; blocks keep memory bounded.
+    """
+    B = costs.shape[0]
+    index = np.empty(B, dtype=np.intp)
+    best = np.empty(B)
+    rows = max(1, BLOCK_ELEMENTS // max(1, points.shape[0]))
+    for s in range(0, B, rows):
+        values = costs[s : s + rows] @ points.T  # (rows, k)
+        low = values.min(axis=1)
+        near = values <= (low + OBJ_TOL * np.maximum(1.0, np.abs(low)))[:, None]
+        first = np.argmax(near, axis=1)
+        index[s : s + rows] = first
+        best[s : s + rows] = values[np.arange(len(first)), first]
+    return index, best
+
+
+def check_enumeration(mode: str) -> str:
+    """Validate the ``enumeration`` option (``"auto"``, ``"always"`` or ``"never"``)."""
+    if mode not in ENUMERATION_MODES:
+        raise ValueError(f"enumeration: expected one of {ENUMERATION_MODES}, got {mode!r}")
+    return mode
+
+
+def worth_enumerating(problem: ILPProblem, mode: str, batch_size: int) -> bool:
+    """Whether ``batch_size`` instances of ``problem`` are answered by enumeration.
+
+    Only a shared constraint set qualifies. ``"always"`` enumerates any shared set (it may
+    be slow or run out of memory on a large box); ``"auto"`` only boxes of at most
+    ``AUTO_MAX_POINTS`` points whose ``batch_size * P`` is at most ``AUTO_MAX_PRODUCT``
+    (where a matrix product of that size costs less than the solves it replaces).
+    """
+    if mode == "never" or not problem.shared or batch_size == 0:
+        return False
+    if mode == "always":
+        return True
+    points = count_points(problem.lb, problem.ub)
+    return points <= AUTO_MAX_POINTS and batch_size * points <= AUTO_MAX_PRODUCT
+
+
+def solve_by_enumeration(problem: ILPProblem, rows: np.ndarray) -> list[Solution]:
+    """Exact answers for the instances ``rows`` of a shared-constraint ``problem``.
+
+    Every answer is ``OPTIMAL`` (or ``INFEASIBLE`` when no box point is feasible) with
+    ``proof = Proof.ENUMERATION``; ``solve_time`` is this call's time shared evenly.
+    """
+    start = time.perf_counter()
+    points = feasible_points(problem.A, problem.b, problem.lb, problem.ub)
+    if points.shape[0] == 0:
+        share = (time.perf_counter() - start) / max(1, len(rows))
+        return [
+            Solution(
+                None,
+                Status.INFEASIBLE,
+                solve_time=share,
+                message="infeasible (enumerated)",
+                proof=Proof.ENUMERATION,
+            )
+            for _ in rows
+        ]
+    index, objective = least_cost(problem.c[rows], points)
+    share = (time.perf_counter() - start) / max(1, len(rows))
+    return [
+        Solution(points[k].copy(), Status.OPTIMAL, float(obj), share, proof=Proof.ENUMERATION)
+        for k, obj in zip(index, objective)
+    ]
