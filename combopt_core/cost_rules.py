@@ -7,8 +7,11 @@ answers into outputs, losses and gradients. Shapes: ``c, y, dy (B, n)``; samples
 leading axis, ``(S, B, n)``. A gradient is the gradient of the caller's loss with respect to
 ``c``, to be *subtracted* by gradient descent.
 
-- Blackbox differentiation (Vlastelica et al., ICLR 2020): solve again at
-  ``c' = c + lambda_ dy`` and return ``-(y(c') - y(c)) / lambda_``.
+- Blackbox differentiation (Vlastelica et al., ICLR 2020, Algorithm 1): solve again at
+  ``c' = c + lambda_ dy`` and return ``-(y(c) - y(c')) / lambda_ = (y(c') - y(c)) / lambda_``,
+  the gradient of the interpolation ``(min_y c'.y - min_y c.y) / lambda_`` of a loss with
+  gradient ``dy``. (Raising ``c`` where ``dy > 0`` switches those variables off in ``y(c')``,
+  so the gradient there is negative and descent raises those costs.)
 - Perturbed argmin (Berthet et al., NeurIPS 2020), Gaussian noise ``Z``: the output is
   ``E[y(c + sigma Z)]``; its Jacobian is ``E[y(c + sigma Z) Z^T] / sigma``, estimated on the
   same samples. Its Fenchel-Young loss for a target ``y_true`` is
@@ -53,8 +56,8 @@ def blackbox_costs(c: np.ndarray, dy: np.ndarray, lambda_: float) -> np.ndarray:
 
 
 def blackbox_gradient(y: np.ndarray, y_shifted: np.ndarray, lambda_: float) -> np.ndarray:
-    """``-(y(c + lambda_ dy) - y(c)) / lambda_``, ``(B, n)``: the interpolation's gradient."""
-    return -(y_shifted - y) / lambda_
+    """``(y(c + lambda_ dy) - y(c)) / lambda_``, ``(B, n)``: the interpolation's gradient."""
+    return (y_shifted - y) / lambda_
 
 
 def perturbed_costs(c: np.ndarray, noise: np.ndarray, sigma: float) -> np.ndarray:

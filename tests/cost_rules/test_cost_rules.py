@@ -69,8 +69,51 @@ def test_blackbox_is_the_interpolation_gradient_on_every_backend(backend, proble
     y_ref = argmin(c, A, b, LB, UB)
     y_shift = argmin(c + lam * dy, A, b, LB, UB)
     np.testing.assert_array_equal(y.detach().numpy(), y_ref)
-    np.testing.assert_allclose(c_t.grad.numpy(), -(y_shift - y_ref) / lam, atol=1e-12)
+    np.testing.assert_allclose(c_t.grad.numpy(), (y_shift - y_ref) / lam, atol=1e-12)
     assert np.any(c_t.grad.numpy() != 0), "the check must see a non-zero gradient"
+
+
+def test_blackbox_is_the_gradient_of_its_interpolation_by_finite_differences(problem):
+    # For a loss with gradient dy at y(c), Vlastelica et al.'s interpolation is
+    # f(c) = (min_y (c + lambda dy).y - min_y c.y) / lambda, dy held fixed.
+    c, A, b = problem
+    dy = np.random.default_rng(13).normal(size=c.shape)
+    lam = 1.5
+    c_t = leaf(c)
+    BlackboxILP(lam, LB, UB, solver="bruteforce")(c_t, t(A), t(b)).backward(t(dy))
+
+    def f(costs: np.ndarray) -> float:
+        low = lambda w: np.sum(w * argmin(w, A, b, LB, UB))  # noqa: E731
+        return (low(costs + lam * dy) - low(costs)) / lam
+
+    h, fd = 1e-6, np.zeros_like(c)
+    for idx in np.ndindex(c.shape):
+        e = np.zeros_like(c)
+        e[idx] = h
+        fd[idx] = (f(c + e) - f(c - e)) / (2 * h)
+    np.testing.assert_allclose(c_t.grad.numpy(), fd, atol=1e-6)
+    assert np.any(fd != 0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: BlackboxILP(5.0, LB, UB, "bruteforce"), lambda: IdentityILP(LB, UB, "bruteforce")],
+    ids=["blackbox", "identity"],
+)
+def test_descending_the_rule_moves_y_to_the_target(make):
+    # Squared error to a target optimum: a few gradient steps on c reach it (signs matter).
+    c0, A, b = small_problem(np.random.default_rng(14), batch=4, n=3, m=2, shared=True)
+    target = argmin(np.random.default_rng(15).normal(size=c0.shape), A, b, LB, UB)
+    layer, c_t = make(), leaf(c0)
+    before = np.mean(argmin(c0, A, b, LB, UB) == target)
+    for _ in range(30):
+        loss = ((layer(c_t, t(A), t(b)) - t(target)) ** 2).sum()
+        c_t.grad = None
+        loss.backward()
+        with torch.no_grad():
+            c_t -= 0.5 * c_t.grad
+    after = np.mean(argmin(c_t.detach().numpy(), A, b, LB, UB) == target)
+    assert before < 1 and after == 1, (before, after)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -305,7 +348,7 @@ def test_core_math_agrees_with_its_written_formulas():
     rng = np.random.default_rng(12)
     c, c_true, y, y2 = (rng.normal(size=(2, 3)) for _ in range(4))
     np.testing.assert_allclose(rules.blackbox_costs(c, y, 2.0), c + 2.0 * y)
-    np.testing.assert_allclose(rules.blackbox_gradient(y, y2, 2.0), (y - y2) / 2.0)
+    np.testing.assert_allclose(rules.blackbox_gradient(y, y2, 2.0), (y2 - y) / 2.0)
     np.testing.assert_allclose(rules.spo_plus_costs(c, c_true), 2 * c - c_true)
     spo = rules.spo_plus_loss(c, c_true, y, y2)
     expected = -np.sum((2 * c - c_true) * y2, 1) + 2 * np.sum(c * y, 1) - np.sum(c_true * y, 1)

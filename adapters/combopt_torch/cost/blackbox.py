@@ -36,8 +36,9 @@ class BlackboxILP(CostRule):
     """``y = argmin c.y s.t. A y <= b, lb <= y <= ub, y integer``; blackbox gradient in ``c``.
 
     Forward: ``y(c)``. Backward, for the incoming ``dy = dL/dy``: one more batch solve at
-    ``c' = c + lambda_ dy`` and ``dc = -(y(c') - y(c)) / lambda_``, the gradient of the
-    piecewise-linear interpolation of ``L(y(c))`` (Vlastelica et al., ICLR 2020). Small
+    ``c' = c + lambda_ dy`` and ``dc = (y(c') - y(c)) / lambda_`` (the paper's
+    ``-(y - y_lambda) / lambda``), the gradient of the piecewise-linear interpolation
+    ``(min_y c'.y - min_y c.y) / lambda_`` of ``L(y(c))`` (Vlastelica et al., ICLR 2020). Small
     ``lambda_`` keeps the interpolation close to ``L`` (and often gives zero gradients), large
     ``lambda_`` makes it informative but coarse; its scale is that of ``c``. ``A`` and ``b``
     are fixed: they must not require gradients.
