@@ -15,6 +15,7 @@ from .errors import (
     CombOptError,
     ProblemValidationError,
     SolverError,
+    SolverOptionError,
 )
 from .executors import (
     Executor,
@@ -25,6 +26,7 @@ from .executors import (
 )
 from .gradient import Gradients, combopt_gradients
 from .hookspecs import hookimpl
+from .limits import BackendLimits
 from .registry import (
     BackendSpec,
     BackendStatus,
@@ -39,6 +41,7 @@ from .solver import ILPSolver
 from .spec import ConstraintSet, ILPInstance, ILPProblem, make_problem
 
 __all__ = [
+    "BackendLimits",
     "BackendNotFoundError",
     "BackendSpec",
     "BackendStatus",
@@ -61,6 +64,7 @@ __all__ = [
     "SolutionMemory",
     "SolutionPool",
     "SolverError",
+    "SolverOptionError",
     "Status",
     "ThreadExecutor",
     "close_shared_executors",

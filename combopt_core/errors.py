@@ -11,6 +11,10 @@ class ProblemValidationError(CombOptError, ValueError):
     """An argument of the problem (``c``, ``A``, ``b``, ``lb``, ``ub``) is malformed."""
 
 
+class SolverOptionError(CombOptError, ValueError):
+    """A backend's solver options name an option the solver does not have, or a bad value."""
+
+
 class BackendNotFoundError(CombOptError, LookupError):
     """No backend of that name is registered."""
 

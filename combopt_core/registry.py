@@ -21,6 +21,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import BackendNotFoundError, BackendUnavailableError, CombOptError
+from .limits import BackendLimits
 from .log import logger
 from .solver import ILPSolver
 
@@ -42,6 +43,8 @@ class BackendSpec:
         install_hint: the command that makes it available.
         check: optional ``check() -> str | None`` returning why it cannot run (e.g. licence).
         description: one line for ``combopt backends``.
+        limits: what the backend cannot be asked (``BackendLimits``); the conformance kit
+            reads them. ``None`` for no limits.
     """
 
     name: str
@@ -51,6 +54,7 @@ class BackendSpec:
     install_hint: str = ""
     check: Callable[[], str | None] | None = None
     description: str = ""
+    limits: BackendLimits | None = None
 
     def version(self) -> str | None:
         dist = self.distribution or self.module

@@ -9,8 +9,10 @@ are refused with a ``SolverError``.
 
 from __future__ import annotations
 
-from combopt_core import BackendSpec, hookimpl
+from combopt_core import BackendLimits, BackendSpec, hookimpl
 from combopt_core import __version__ as __version__  # plugins ship with combopt
+
+from .enumerate import DEFAULT_MAX_POINTS
 
 
 def _make(**options):
@@ -27,5 +29,10 @@ def register_backends(register):
             factory=_make,
             distribution="combopt",  # pure numpy: always available, versioned with combopt
             description="exact enumeration of the box (reference oracle, tiny problems only)",
+            limits=BackendLimits(
+                max_points=DEFAULT_MAX_POINTS,
+                reason="bruteforce enumerates the box and, by default, refuses more than "
+                "2^20 integer points",
+            ),
         )
     )

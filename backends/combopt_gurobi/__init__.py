@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 
-from combopt_core import BackendSpec, hookimpl
+from combopt_core import BackendLimits, BackendSpec, hookimpl
 from combopt_core import __version__ as __version__  # plugins ship with combopt
 
 
@@ -46,5 +46,10 @@ def register_backends(register):
             install_hint="pip install 'combopt[gurobi]'",
             check=licence_problem,
             description="Gurobi (commercial; the pip wheel's licence is size-limited)",
+            limits=BackendLimits(
+                max_size=2000,
+                reason="the gurobipy wheel's size-limited licence allows at most 2000 "
+                "variables and 2000 constraints",
+            ),
         )
     )

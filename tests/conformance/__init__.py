@@ -1,1 +1,2 @@
-"""The backend conformance suite: the same checks on every available backend."""
+"""The backend conformance suite: combopt's conformance kit (``combopt_core.testing``) run on
+every installed backend, and what only one backend does."""

@@ -21,8 +21,7 @@ from combopt_core import (
     make_problem,
 )
 from combopt_core.registry import Registry
-
-from .conformance_rules import CONFORMANCE_SETTINGS
+from combopt_core.testing.strategies import CONFORMANCE_SETTINGS
 
 AVAILABLE = {s.name for s in list_backends() if s.available}
 
