@@ -63,6 +63,15 @@ def test_fixed_ilp_learned_costs_recovers_the_cost_direction():
     assert result["cosine"] > 0.3, result
 
 
+@pytest.mark.parametrize("method", ["blackbox", "perturbed-fy", "spo+", "identity"])
+def test_fixed_ilp_learned_costs_learns_with_every_cost_rule(method):
+    argv = ["--p", "4", "--epochs", "1", "--train", "200", "--val", "40", "--test", "100"]
+    result = load("fixed_ilp_learned_costs").main([*argv, "--method", method])
+    assert result["after"] >= result["before"] + 0.1, result
+    assert result["cosine"] > 0.3, result
+    assert 0 <= result["val_regret"] < float("inf") and 0 <= result["val_exact"] <= 1, result
+
+
 def test_write_a_plugin_agrees_with_highs_and_trains():
     try:
         result = load("write_a_plugin").main(["--instances", "120", "--n", "6"])
