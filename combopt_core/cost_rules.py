@@ -113,13 +113,16 @@ def spo_plus_gradient(y_true: np.ndarray, y_spo: np.ndarray) -> np.ndarray:
     return 2.0 * (y_true - y_spo)
 
 
-def normalized_regret(c_true: np.ndarray, y_hat: np.ndarray, y_true: np.ndarray) -> np.ndarray:
-    """``(c_true.y_hat - c_true.y_true) / |c_true.y_true|``, ``(B,)``: the decision's regret.
+def normalized_regret(c_true: np.ndarray, y_hat: np.ndarray, y_true: np.ndarray) -> float:
+    """``sum_i (c_true.y_hat - c_true.y_true) / sum_i |c_true.y_true|`` over the batch.
 
-    ``y_true`` is optimal for ``c_true``; an optimum of value 0 gives ``inf`` regret unless
-    ``y_hat`` ties it (then 0).
+    The regret of deciding ``y_hat (B, n)`` instead of the optimum ``y_true`` for the true
+    costs ``c_true``, normalised by the optimal values as PyEPO does: summed over instances
+    before dividing, so an instance whose optimal value is near 0 cannot dominate. 0 when
+    every decision is optimal; ``ValueError`` when every optimal value is 0.
     """
     best = np.einsum("bn,bn->b", c_true, y_true)
-    gap = np.einsum("bn,bn->b", c_true, y_hat) - best
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(gap == 0, 0.0, gap / np.abs(best))
+    scale = float(np.abs(best).sum())
+    if scale == 0:
+        raise ValueError("y_true: every optimal value c_true.y_true is 0; nothing to normalise by")
+    return float((np.einsum("bn,bn->b", c_true, y_hat) - best).sum() / scale)

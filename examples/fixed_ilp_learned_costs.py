@@ -13,7 +13,8 @@ true costs) or ``identity``. ``combopt``, ``blackbox`` and ``identity`` minimise
 error of the matching; every method but ``spo+`` sees ``c / ||c||``. ``--val`` holds out that
 many training instances and reports their scores too, to choose hyperparameters on.
 Scores: exact match of the matching, and the normalised regret
-``(c*.y_hat - c*.y*) / |c*.y*|`` of deciding with the learned costs, ``c*`` the true ones.
+``sum (c*.y_hat - c*.y*) / sum |c*.y*|`` over the split of deciding with the learned costs,
+``c*`` the true ones (PyEPO's normalisation).
 
 Run from the repository root::
 
@@ -118,13 +119,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     optimizer = torch.optim.Adam([weights], lr=args.lr)
 
     def evaluate(split) -> tuple[float, float]:
-        """Exact match and mean normalised regret of the matchings the learned costs pick."""
+        """Exact match and normalised regret of the matchings the learned costs pick."""
         features, cost, y_best = split
         with torch.no_grad():
             c = (features @ weights).numpy()
         y = solve(c, A_np, b_np, 0, 1, solver=args.solver, workers=args.workers).y
         exact = float(np.all(y == y_best.numpy(), axis=1).mean())
-        return exact, float(normalized_regret(cost.numpy(), y, y_best.numpy()).mean())
+        return exact, normalized_regret(cost.numpy(), y, y_best.numpy())
 
     before, _ = evaluate(test)
     for epoch in range(1, args.epochs + 1):

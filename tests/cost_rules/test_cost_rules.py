@@ -353,9 +353,11 @@ def test_core_math_agrees_with_its_written_formulas():
     spo = rules.spo_plus_loss(c, c_true, y, y2)
     expected = -np.sum((2 * c - c_true) * y2, 1) + 2 * np.sum(c * y, 1) - np.sum(c_true * y, 1)
     np.testing.assert_allclose(spo, expected)
-    # c_true.y_hat - c_true.y_true over |c_true.y_true|: (0 - -2) / 2 = 1; a tie at 0 is 0.
-    c_true = np.array([[-2.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
-    y_hat = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
-    y_best = np.zeros((3, 2))
-    y_best[0, 0] = 1.0
-    np.testing.assert_array_equal(rules.normalized_regret(c_true, y_hat, y_best), [1, 0, np.inf])
+    # Regrets (0 - -2) and (1 - 0), optimal values -2 and 0: (2 + 1) / (2 + 0).
+    c_true = np.array([[-2.0, 1.0], [0.0, 1.0]])
+    y_hat = np.array([[0.0, 0.0], [0.0, 1.0]])
+    y_best = np.array([[1.0, 0.0], [0.0, 0.0]])
+    assert rules.normalized_regret(c_true, y_hat, y_best) == 1.5
+    assert rules.normalized_regret(c_true, y_best, y_best) == 0.0
+    with pytest.raises(ValueError, match="y_true"):
+        rules.normalized_regret(c_true[1:], y_hat[1:], y_best[1:])
