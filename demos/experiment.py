@@ -230,12 +230,49 @@ def summarize(records: Sequence[RunRecord]) -> dict[tuple[str, str, int], dict[s
     }
 
 
+def report_title(title: str, records: Sequence[RunRecord]) -> str:
+    """A report's heading, said from what it holds: the task ``title``, variants, ``m``,
+    seeds, epochs and solver (e.g. "Random Constraints, binary: m = 1, 2, 4, 8; 5 seeds;
+    100 epochs; Gurobi")."""
+    variants = sorted({r.variant for r in records} - {"wsc"})  # set cover has one variant
+    ms = ", ".join(str(m) for m in sorted({r.m for r in records}))
+    seeds = sorted({r.seed for r in records})
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds"
+    epochs = "/".join(str(e) for e in sorted({r.epochs for r in records}))
+    methods = [m for m in METHODS if any(r.method == m for r in records)]
+    solvers = sorted({r.solver for r in records if r.method == "combopt"})
+    head = f"{title}, {', '.join(variants)}" if variants else title
+    parts = [f"m = {ms}", seed_text, f"{epochs} epochs"]
+    factors = sorted({r.learned_constraints // r.m for r in records if r.method != "mlp"})
+    if factors not in ([], [1]):
+        parts.append(f"{'/'.join(map(str, factors))}m learned constraints")
+    if methods != ["combopt"]:
+        parts.append(", ".join(METHOD_NAMES[m] for m in methods))
+    if solvers:
+        parts.append(", ".join(SOLVER_NAMES.get(s, s) for s in solvers))
+    return f"{head}: {'; '.join(parts)}"
+
+
+#: How the reports write each method's and each backend's name.
+METHOD_NAMES = {"combopt": "CombOptNet", "mlp": "MLP", "lp": "LP relaxation"}
+SOLVER_NAMES = {
+    "highs": "HiGHS",
+    "gurobi": "Gurobi",
+    "scip": "SCIP",
+    "cpsat": "CP-SAT",
+    "bruteforce": "brute force",
+}
+
+
 def markdown_table(
     records: Sequence[RunRecord],
     paper: dict[tuple[str, str, int], float],
     command: str,
+    title: str,
+    figure: str,
 ) -> str:
-    """A markdown report: ours (mean +- std over seeds) beside the paper's number per cell."""
+    """A markdown report led by its heading and ``figure``, then the table (ours, mean +- std
+    over seeds, beside the paper's number per cell) and the command that wrote it."""
     rows = [
         (
             "| variant | m | method | ours: test acc. % (mean ± std) | seeds | paper % | "
@@ -250,13 +287,14 @@ def markdown_table(
             f"{'-' if ref is None else f'{ref:.1f}'} | {s['box']:.1f} | {s['epochs']} | {s['lr']:g} | "
             f"{s['solver']} | {s['seconds']:.0f} |"
         )
-    head = (
+    head = f"# {title}\n\n![{title}]({figure})\n\n"
+    foot = (
         f"Command: `{command}`\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (load average "
-        f"{os.getloadavg()[1]:.1f} when written), {platform.python_implementation()} "
-        f"{platform.python_version()}; written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}; "
+        f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
     )
-    return head + "\n" + "\n".join(rows) + "\n"
+    return head + "\n".join(rows) + "\n\n" + foot
 
 
 def plot(
@@ -313,5 +351,8 @@ def report(
     command = "python -m demos " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out.mkdir(parents=True, exist_ok=True)
     write_csv(records, out / f"{name}.csv")
-    (out / f"{name}.md").write_text(markdown_table(records, paper, command))
+    heading = report_title(title, records)
+    (out / f"{name}.md").write_text(
+        markdown_table(records, paper, command, heading, f"{name}.png")
+    )
     plot(records, paper, out / f"{name}.png", title)

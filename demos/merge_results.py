@@ -3,8 +3,8 @@
 A full protocol rarely runs as one command (seed 0 first, seeds 1-4 later; one variant per
 machine). This merges the per-run CSVs that ``random-constraints`` and ``set-cover`` write
 into one report (``STEM.csv``, ``.md`` with mean ± std over every seed, ``.png``), listing the
-command behind each source. A run (task, variant, m, seed, method, learned constraints)
-may appear in only one source.
+command behind each source, under a heading said from the runs (or ``--title``). A run
+(task, variant, m, seed, method, learned constraints) may appear in only one source.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .experiment import RunRecord, markdown_table, plot, write_csv
+from .experiment import RunRecord, markdown_table, plot, report_title, write_csv
 
 #: task -> (module holding its PAPER numbers, plot title)
 TASK_PAPERS = {
@@ -80,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("csv", nargs="+", type=Path, help="results CSVs to merge")
     parser.add_argument("--name", required=True, help="file stem of the merged report")
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
+    parser.add_argument(
+        "--title",
+        help="the report's heading (default: said from the runs, e.g. 'Random Constraints, "
+        "binary: m = 1, 2; 5 seeds; 100 epochs; Gurobi')",
+    )
     args = parser.parse_args(argv)
     for path in args.csv:
         if not path.is_file():
@@ -97,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources = "\n".join(f"- `{p}`: `{source_command(p)}`" for p in args.csv)
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(records, args.out / f"{args.name}.csv")
-    table = markdown_table(records, paper, command)
+    heading = args.title or report_title(title, records)
+    table = markdown_table(records, paper, command, heading, f"{args.name}.png")
     (args.out / f"{args.name}.md").write_text(f"{table}\nMerged from:\n\n{sources}\n")
     plot(records, paper, args.out / f"{args.name}.png", title)
     print(table)

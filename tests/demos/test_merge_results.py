@@ -66,3 +66,20 @@ def test_missing_file_and_foreign_csv_are_named(tmp_path):
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     with pytest.raises(SystemExit, match="not a results CSV"):
         main([str(tmp_path / "other.csv"), "--name", "x", "--out", str(tmp_path)])
+
+
+def test_the_report_leads_with_a_written_heading_and_its_figure(tmp_path):
+    write_csv([_record(1, s, 98.0) for s in range(5)] + [_record(2, 0, 90.0)], tmp_path / "a.csv")
+    assert main([str(tmp_path / "a.csv"), "--name", "rc_binary_m1-2", "--out", str(tmp_path)]) == 0
+    lines = (tmp_path / "rc_binary_m1-2.md").read_text().splitlines()
+    title = "Random Constraints, binary: m = 1, 2; 5 seeds; 100 epochs; Gurobi"
+    assert lines[0] == f"# {title}"
+    assert lines[2] == f"![{title}](rc_binary_m1-2.png)"
+    assert lines[4].startswith("| variant | m |")
+    assert "load average" not in "\n".join(lines)
+
+
+def test_title_overrides_the_heading(tmp_path):
+    write_csv([_record(1, 0, 98.0)], tmp_path / "a.csv")
+    main([str(tmp_path / "a.csv"), "--name", "x", "--out", str(tmp_path), "--title", "By hand"])
+    assert (tmp_path / "x.md").read_text().startswith("# By hand\n\n![By hand](x.png)\n")
