@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .data import VARIANTS, generate
 from .embed import MODEL_NAME, EmbeddingCache, fill_cache, load_encoder
+from .models import COST_RULES
 from .report import write_report
 
 DEFAULT_CACHE = Path("runs/knapsack")
@@ -120,6 +121,9 @@ def _features(args: argparse.Namespace, variant: str):
 
 
 def _model_options(args: argparse.Namespace, method: str) -> dict:
+    if method in COST_RULES:
+        rule = {"lambda_": args.rule_lambda, "sigma": args.sigma, "n_samples": args.samples}
+        return {"solver": args.solver, "workers": args.workers, **rule}
     if method != "combopt":
         return {}
     return {"solver": args.solver, "tau": args.tau, "workers": args.workers}
@@ -263,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--tau", type=float, default=0.5)
         p.add_argument("--workers", type=int, default=None, help="parallel ILP solves")
+        p.add_argument("--lambda", dest="rule_lambda", type=float, default=10.0, help="blackbox λ")
+        p.add_argument("--sigma", type=float, default=0.05, help="perturbed: noise scale")
+        p.add_argument("--samples", type=int, default=4, help="perturbed: samples per instance")
         p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
 
     def results(p: argparse.ArgumentParser) -> None:
@@ -271,7 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="tune one method on validation, score it on test")
     common(p)
     results(p)
-    p.add_argument("--method", choices=sorted(GRIDS), default="combopt")
+    p.add_argument(
+        "--method",
+        choices=[*sorted(GRIDS), *COST_RULES],
+        default="combopt",
+        help="a model, or a cost rule of combopt_torch.cost (blackbox, identity, perturbed) "
+        "that learns the prices with the true weights as the given constraint",
+    )
     p.add_argument("--lr", type=float, nargs="+", default=[5e-4], help="learning-rate grid")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument(
@@ -316,7 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(p)
     results(p)
-    p.add_argument("--method", choices=sorted(GRIDS), default="combopt")
+    p.add_argument(
+        "--method",
+        choices=[*sorted(GRIDS), *COST_RULES],
+        default="combopt",
+        help="a model, or a cost rule of combopt_torch.cost (blackbox, identity, perturbed) "
+        "that learns the prices with the true weights as the given constraint",
+    )
     solver_options(p)
     p.set_defaults(func=cmd_refit)
 

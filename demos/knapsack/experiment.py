@@ -21,7 +21,7 @@ import torch
 from .data import KnapsackDataset, generate
 from .embed import EmbeddingCache, embed_dataset
 from .evaluation import score, totals
-from .models import METHODS, lp_max
+from .models import COST_RULES, METHODS, lp_max, with_true_weights
 from .training import TrainConfig, predict, train
 
 VAL_SIZE = 500
@@ -130,6 +130,8 @@ def run_method(
     x, labels = feats.x, torch.from_numpy(feats.data.labels)
     if standardize:
         x = standardize_inputs(x, feats.train)
+    if method in COST_RULES:  # the capacity row is given: the true weights ride along
+        x = with_true_weights(x, feats.data.weights)
     runs, best = [], None
     for lr in lrs:
         torch.manual_seed(seed)
@@ -209,6 +211,8 @@ def refit(
     x, labels = feats.x, torch.from_numpy(feats.data.labels)
     if chosen.get("standardize"):
         x = standardize_inputs(x, idx)
+    if method in COST_RULES:
+        x = with_true_weights(x, feats.data.weights)
     if chosen.get("normalize_cost"):
         model_options["normalize_cost"] = True
     torch.manual_seed(seed)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from combopt_torch import ILPLayer
+from combopt_torch import BlackboxILP, IdentityILP, ILPLayer, PerturbedILP
 
 from .data import CAPACITY, NUM_ITEMS, PRICE_RANGE, WEIGHT_RANGE
 from .relaxation import greedy_round, lp_relaxation
@@ -157,7 +157,74 @@ class KnapsackMLP(nn.Module):
         return self.forward(x).round().clamp(0, 1).to(torch.uint8)
 
 
-METHODS = {"combopt": KnapsackCombOptNet, "lp": KnapsackLP, "mlp": KnapsackMLP}
+class KnapsackCostRule(nn.Module):
+    """Prices predicted from text, the capacity row given: a cost rule of ``combopt_torch.cost``.
+
+    The PyEPO setting: the constraint ``0.01 weight . y <= 1`` uses the true weights, which
+    arrive as the input's last feature (``with_true_weights``); only the price head of the
+    per-item MLP is trained, by the training loop's squared error on the rule's output (for
+    ``perturbed``, the expected solution). ``select`` solves the ILP at the predicted costs.
+
+    Args:
+        embed_dim: ``d + 1`` (the embedding and the true weight).
+        rule: ``"blackbox"``, ``"identity"`` or ``"perturbed"``.
+        lambda_, sigma, n_samples: the rule's setting (blackbox; perturbed).
+        **layer_options: for the rule's module (``solver``, ``workers``, ...).
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        rule: str,
+        hidden: int = 512,
+        lambda_: float = 10.0,
+        sigma: float = 0.05,
+        n_samples: int = 4,
+        **layer_options: Any,
+    ) -> None:
+        super().__init__()
+        self.coefficients = ItemCoefficients(embed_dim - 1, hidden)
+        layer_options.pop("tau", None)  # CombOptNet's constraint temperature: no constraints here
+        rules = {
+            "blackbox": lambda: BlackboxILP(lambda_, 0.0, 1.0, **layer_options),
+            "identity": lambda: IdentityILP(0.0, 1.0, **layer_options),
+            "perturbed": lambda: PerturbedILP(sigma, n_samples, 0.0, 1.0, **layer_options),
+        }
+        if rule not in rules:
+            raise ValueError(f"rule: expected one of {sorted(rules)}, got {rule!r}")
+        self.rule = rules[rule]()
+
+    def ilp_data(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(c (B, 10), A (B, 1, 10), b (B, 1))``: predicted costs, the true capacity row."""
+        _check_input(x)
+        price, _ = self.coefficients(x[..., :-1])
+        A = (SCALE * x[..., -1]).unsqueeze(1).detach()
+        b = torch.full((x.shape[0], 1), SCALE * CAPACITY, dtype=A.dtype, device=A.device)
+        return -SCALE * price, A, b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rule(*self.ilp_data(x))
+
+    @torch.no_grad()
+    def select(self, x: torch.Tensor) -> torch.Tensor:
+        c, A, b = (t.double().cpu().numpy() for t in self.ilp_data(x))
+        _, result = self.rule.options.solve(c, A, b)
+        return torch.from_numpy(result.y).round().to(torch.uint8).to(x.device)
+
+
+def with_true_weights(x: torch.Tensor, weights: np.ndarray) -> torch.Tensor:
+    """``x (N, 10, d)`` with each item's true weight appended: ``(N, 10, d + 1)``."""
+    w = torch.from_numpy(np.asarray(weights, dtype=np.float64)).to(x.dtype)
+    return torch.cat([x, w.unsqueeze(-1)], dim=-1)
+
+
+COST_RULES = ("blackbox", "identity", "perturbed")
+METHODS = {
+    "combopt": KnapsackCombOptNet,
+    "lp": KnapsackLP,
+    "mlp": KnapsackMLP,
+    **{rule: lambda d, rule=rule, **kw: KnapsackCostRule(d, rule, **kw) for rule in COST_RULES},
+}
 
 
 def lp_max(weights: np.ndarray, prices: np.ndarray) -> np.ndarray:
