@@ -22,6 +22,8 @@ import pluggy
 
 hookspec = pluggy.HookspecMarker("combopt")
 hookimpl = pluggy.HookimplMarker("combopt")
+"""The decorator that marks a plugin's ``register_backends`` as its hook implementation
+(``@hookimpl``); see the module's example above."""
 
 
 @hookspec
