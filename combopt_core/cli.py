@@ -73,7 +73,7 @@ EXTRA_OF_MODULE = {
 ROOT_ENV_VAR = "COMBOPT_ROOT"
 REPOSITORY_HINT = (
     "clone the combopt repository, then from its root run: "
-    "pip install -e '.[torch,demos]' && combopt {command}"
+    'pip install "torch==2.13.0" -e ".[torch,demos]" && combopt {command}'
 )
 
 

@@ -332,7 +332,7 @@ def plot(
         ax.set_xlabel("m (ground-truth constraints)")
         ax.set_ylabel("test accuracy y = y* (%)")
         ax.set_ylim(0, 105)
-        ax.set_title(f"{title}: {variant}")
+        ax.set_title(title if variant == "wsc" else f"{title}: {variant}")  # WSC: one variant
         ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
