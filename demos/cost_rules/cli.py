@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = compare(args.seeds, args.methods, task, progress=not args.quiet)
         write_csv(rows, csv_path)
     text = table(rows)
-    command = "python -m demos cost-rules " + " ".join(argv)
+    shown = [a for a in argv if a not in ("--report-only", "--quiet")]  # what makes the CSV
+    command = "python -m demos cost-rules " + " ".join(shown)
     (args.out / "cost_rules.md").write_text(f"{text}\n\nCommand: `{command.strip()}`\n")
     figure(rows, args.out / "cost_rules.png")
     print(text)
