@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from combopt_core import BackendLimits, BackendSpec, hookimpl
 from combopt_core import __version__ as __version__  # plugins ship with combopt
+from combopt_core.options import check_keywords
 
 from .enumerate import DEFAULT_MAX_POINTS
 
@@ -18,6 +19,7 @@ from .enumerate import DEFAULT_MAX_POINTS
 def _make(**options):
     from .solver import BruteForceSolver
 
+    check_keywords("bruteforce", options, BruteForceSolver)  # a misspelt keyword: the closest ones named
     return BruteForceSolver(**options)
 
 

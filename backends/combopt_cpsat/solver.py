@@ -21,6 +21,7 @@ from ortools.sat.python import cp_model
 from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
 from combopt_core.verify import FEASIBILITY_TOL
 
+from .options import check_options
 from .scaling import DEFAULT_BITS, ScaledRows, scale_objective, scale_rows
 
 FEAS_TOL = FEASIBILITY_TOL  # feasible: A y <= b + FEAS_TOL * max(1, |b|), row by row
@@ -155,6 +156,8 @@ class CpSatSolver:
         self.bits = int(bits)
         self.presolve = bool(presolve)
         self._options = dict(options or {})
+        if self._options:
+            check_options(self._options)
         self.reuse_model = bool(reuse_model)
         self._local = threading.local()
 

@@ -16,11 +16,13 @@ import functools
 
 from combopt_core import BackendLimits, BackendSpec, hookimpl
 from combopt_core import __version__ as __version__  # plugins ship with combopt
+from combopt_core.options import check_keywords
 
 
 def _make(**options):
     from .solver import GurobiSolver
 
+    check_keywords("gurobi", options, GurobiSolver)  # a misspelt keyword: the closest ones named
     return GurobiSolver(**options)
 
 

@@ -29,6 +29,8 @@ from combopt_core import (
     Status,
 )
 
+from .options import check_options
+
 # Gurobi error codes (gurobipy.GRB.Error): size-limited licence exceeded, no licence at all.
 SIZE_LIMIT_EXCEEDED = 10010
 NO_LICENSE = 10009
@@ -105,6 +107,8 @@ class GurobiSolver:
 
     def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
+        if self._options:
+            check_options(self._options)
         self.reuse_model = bool(reuse_model)
         self._local = threading.local()
 

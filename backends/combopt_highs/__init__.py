@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from combopt_core import BackendSpec, hookimpl
 from combopt_core import __version__ as __version__  # plugins ship with combopt
+from combopt_core.options import check_keywords
 
 
 def _make(**options):
     from .solver import HighsSolver
 
+    check_keywords("highs", options, HighsSolver)  # a misspelt keyword: the closest ones named
     return HighsSolver(**options)
 
 

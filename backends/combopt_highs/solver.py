@@ -20,6 +20,8 @@ import numpy as np
 from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
 from combopt_core.verify import FEASIBILITY_TOL
 
+from .options import check_options
+
 _INF = highspy.kHighsInf
 _MS = highspy.HighsModelStatus
 
@@ -84,6 +86,8 @@ class HighsSolver:
 
     def __init__(self, options: dict | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
+        if self._options:
+            check_options(self._options, _new_highs())
         self.reuse_model = bool(reuse_model)
         self._local = threading.local()
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from combopt_core import BackendSpec, hookimpl
 from combopt_core import __version__ as __version__  # plugins ship with combopt
+from combopt_core.options import check_keywords
 
 
 def _make(**options):
     from .solver import ScipSolver
 
+    check_keywords("scip", options, ScipSolver)  # a misspelt keyword: the closest ones named
     return ScipSolver(**options)
 
 

@@ -20,6 +20,8 @@ import pyscipopt
 
 from combopt_core import ILPInstance, ILPProblem, Solution, Status
 
+from .options import check_options
+
 _EXACT_PARAMS: dict[str, Any] = {
     "limits/gap": 0.0,
     "limits/absgap": 0.0,
@@ -72,6 +74,8 @@ class ScipSolver:
 
     def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
+        if self._options:
+            check_options(self._options)
         self._reuse = bool(reuse_model)
         self._local = threading.local()
 
