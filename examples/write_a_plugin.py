@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from combopt_core import (
+    BackendLimits,
     BackendSpec,
     ILPInstance,
     Solution,
@@ -82,6 +83,9 @@ def register_backends(register):
             factory=EnumerationSolver,  # called with the user's options: get_solver(name, **options)
             module=None,  # no solver package to import; set it to e.g. "mysolver" otherwise
             description="exhaustive enumeration (example plugin, tiny problems only)",
+            # What it cannot be asked; the conformance kit (pytest --combopt-backend tiny-enum)
+            # then leaves larger boxes out instead of failing on them.
+            limits=BackendLimits(max_points=MAX_POINTS, reason="it enumerates the box"),
         )
     )
 

@@ -1,7 +1,7 @@
 """Brute-force reference backend: exact enumeration of the box's integer points (numpy only).
 
 It needs no solver package, so it is always available. It is the oracle of the conformance
-suite (``tests/conformance``) and the model of a minimal plugin: this module registers one
+kit (``combopt_core.testing``) and the model of a minimal plugin: this module registers one
 ``BackendSpec`` through the ``combopt.backends`` entry point, ``solver.py`` holds the class.
 Only for tiny problems: boxes with more than ``max_points`` (default ``2**20``) integer points
 are refused with a ``SolverError``.
