@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import signal
 import subprocess
 import sys
 import types
@@ -183,23 +182,6 @@ def test_the_quick_demo_into_a_log_has_epoch_lines_and_no_progress_bar():
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("epoch ") >= 3 and "test accuracy" in done.stdout
     assert done.stderr == ""
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_a_demo_without_a_traceback():
-    pytest.importorskip("torch")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "demos", "random-constraints", "--quick", "--solver", "highs"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert "training combopt" in process.stdout.readline()  # training has started
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == EXIT_INTERRUPTED
-    assert err == "python -m demos random-constraints: interrupted\n"
 
 
 def test_library_messages_go_to_the_combopt_logger(caplog):
