@@ -179,9 +179,13 @@ def combopt_gradients(
 
 
 def check_implementation(implementation: str | None, name: str = "implementation") -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``implementation`` is ``None`` or one of
-    :data:`IMPLEMENTATIONS`."""
-    if implementation is not None and implementation not in IMPLEMENTATIONS:
+    """Raise ``ValueError`` naming ``name`` unless ``implementation`` is one of
+    :data:`IMPLEMENTATIONS`; ``None`` (use the environment) checks ``COMBOPT_BACKWARD``, so
+    that a layer built with a bad value fails at construction, not at its first backward."""
+    if implementation is None:
+        implementation = os.environ.get(IMPLEMENTATION_ENV, "").strip().lower() or "auto"
+        name = IMPLEMENTATION_ENV
+    if implementation not in IMPLEMENTATIONS:
         raise ValueError(
             f"{name}: must be one of {', '.join(IMPLEMENTATIONS)}, got {implementation!r}"
         )
@@ -189,11 +193,9 @@ def check_implementation(implementation: str | None, name: str = "implementation
 
 def _use_kernel(implementation: str | None, elements: int) -> bool:
     """Resolve ``implementation`` (argument, else environment, else ``"auto"``)."""
-    source = "implementation"
+    check_implementation(implementation)
     if implementation is None:
         implementation = os.environ.get(IMPLEMENTATION_ENV, "").strip().lower() or "auto"
-        source = IMPLEMENTATION_ENV
-    check_implementation(implementation, source)
     if implementation == "numba":
         _import_kernel()  # a clear error when numba is missing
         return True

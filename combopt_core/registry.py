@@ -29,6 +29,11 @@ ENTRY_POINT_GROUP = "combopt.backends"
 SOLVER_ENV_VAR = "COMBOPT_SOLVER"
 LOAD_PLUGINS_ENV_VAR = "COMBOPT_LOAD_PLUGINS"
 DEFAULT_BACKEND = "highs"
+#: combopt's own backend plugins (entry-point name -> module). They load first, and the
+#: backend names they register cannot be taken by another plugin.
+BUILTIN_PLUGINS = {
+    name: f"combopt_{name}" for name in ("highs", "gurobi", "scip", "cpsat", "bruteforce")
+}
 
 
 @dataclass(frozen=True)
@@ -111,26 +116,54 @@ class Registry:
         """Load every allowed entry point once, each in isolation.
 
         Entry points left out by ``$COMBOPT_LOAD_PLUGINS`` are never imported (their names
-        are kept in ``skipped``). One that raises on import (even ``SystemExit``) is
-        recorded in ``broken`` and the others still load.
+        are kept in ``skipped``); a name there that no entry point has raises
+        ``BackendNotFoundError``. One that raises on import (even ``SystemExit``) is
+        recorded in ``broken`` and the others still load. The built-in plugins load first;
+        another entry point of the same name is registered under its module path. An
+        interruption (``KeyboardInterrupt``) while loading undoes this call's registrations,
+        so the next use loads again from scratch.
         """
         with self._lock:
             if self._loaded:
                 return
-            self._loaded = True
+            points = sorted(
+                importlib.metadata.entry_points(group=self.group),
+                key=lambda ep: BUILTIN_PLUGINS.get(ep.name) != ep.value,
+            )
             allowed = self._allowed()
-            for ep in importlib.metadata.entry_points(group=self.group):
-                if allowed is not None and ep.name not in allowed:
-                    self.skipped.append(ep.name)
-                    continue
-                if self._pm.has_plugin(ep.name):
-                    continue
-                try:
-                    self._pm.register(ep.load(), name=ep.name)
-                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin may raise anything
-                    detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                    self.broken[ep.name] = f"failed to load entry point '{ep.value}': {detail}"
-                    logger.warning("backend plugin '%s': %s", ep.name, self.broken[ep.name])
+            unknown = sorted((allowed or set()) - {ep.name for ep in points})
+            if unknown:
+                raise BackendNotFoundError(
+                    f"${LOAD_PLUGINS_ENV_VAR}: no backend entry point named "
+                    f"{', '.join(map(repr, unknown))}; installed: "
+                    f"{', '.join(sorted({ep.name for ep in points})) or 'none'}"
+                )
+            before = set(self._pm.list_name_plugin())
+            try:
+                self._load(points, allowed)
+            except BaseException:
+                for name, _ in self._pm.list_name_plugin():
+                    if (name, _) not in before:
+                        self._pm.unregister(name=name)
+                self.skipped.clear()
+                self.broken.clear()
+                raise
+            self._loaded = True
+
+    def _load(self, points: list, allowed: set[str] | None) -> None:
+        for ep in points:
+            if allowed is not None and ep.name not in allowed:
+                self.skipped.append(ep.name)
+                continue
+            name = ep.name if not self._pm.has_plugin(ep.name) else ep.value
+            if self._pm.has_plugin(name):
+                continue
+            try:
+                self._pm.register(ep.load(), name=name)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin may raise anything
+                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                self.broken[name] = f"failed to load entry point '{ep.value}': {detail}"
+                logger.warning("backend plugin '%s': %s", name, self.broken[name])
 
     def register_plugin(self, plugin: object, name: str | None = None) -> None:
         """Register an in-process plugin object or module (no entry point needed)."""
@@ -143,6 +176,7 @@ class Registry:
         """Every registered backend with the plugin that registered it, by name."""
         self.load_entry_points()
         found: dict[str, tuple[BackendSpec, str]] = {}
+        claims: dict[str, list[tuple[BackendSpec, str]]] = {}
         for impl in self._pm.hook.register_backends.get_hookimpls():
             plugin_name = self._pm.get_name(impl.plugin) or repr(impl.plugin)
 
@@ -151,7 +185,7 @@ class Registry:
                     raise CombOptError(
                         f"plugin '{_plugin}' registered {spec!r}; expected a BackendSpec"
                     )
-                found.setdefault(spec.name, (spec, _plugin))
+                claims.setdefault(spec.name, []).append((spec, _plugin))
 
             try:
                 impl.function(register=register)
@@ -161,7 +195,37 @@ class Registry:
                         "backend plugin '%s': register_backends raised %r", plugin_name, exc
                     )
                 self.broken[plugin_name] = f"register_backends raised: {exc!r}"
+        for name, claimants in claims.items():
+            found[name] = self._winner(name, claimants)
         return found
+
+    def _winner(
+        self, name: str, claimants: list[tuple[BackendSpec, str]]
+    ) -> tuple[BackendSpec, str]:
+        """The registration of backend ``name`` that counts, whatever the load order: the
+        built-in plugin's if there is one, else the only one. Every other claimant is
+        recorded in ``broken``; several third-party claimants make the name unavailable."""
+        plugins = {plugin for _, plugin in claimants}
+        builtin = [c for c in claimants if self._is_builtin(c[1])]
+        if len(plugins) == 1 or builtin:
+            keep = (builtin or claimants)[0]
+            for _, plugin in claimants:
+                if plugin != keep[1]:
+                    self.broken[plugin] = (
+                        f"registers backend '{name}', which the built-in plugin "
+                        f"'{keep[1]}' provides; register it under another name"
+                    )
+            return keep
+        for plugin in plugins:
+            others = ", ".join(sorted(plugins - {plugin}))
+            self.broken[plugin] = f"registers backend '{name}', as do plugins: {others}"
+        why = f"registered by several plugins ({', '.join(sorted(plugins))})"
+        spec = BackendSpec(name=name, factory=claimants[0][0].factory, check=lambda: why)
+        return spec, ", ".join(sorted(plugins))
+
+    def _is_builtin(self, plugin: str) -> bool:
+        module = getattr(self._pm.get_plugin(plugin), "__name__", None)
+        return module is not None and BUILTIN_PLUGINS.get(plugin) == module
 
     def statuses(self) -> list[BackendStatus]:
         """A row per backend (sorted by name), then a row per broken plugin."""
@@ -203,7 +267,8 @@ class Registry:
             if self.broken:
                 notes += f"; broken plugins: {', '.join(sorted(self.broken))}"
             if self.skipped:
-                notes += f"; plugins left out by ${LOAD_PLUGINS_ENV_VAR}: {', '.join(self.skipped)}"
+                left_out = ", ".join(sorted(self.skipped))
+                notes += f"; plugins left out by ${LOAD_PLUGINS_ENV_VAR}: {left_out}"
             raise BackendNotFoundError(
                 f"solver: unknown backend '{chosen}'{source}; known backends: {known}{notes}"
             )

@@ -8,6 +8,7 @@ folder with ``entry_points.txt``) put on ``sys.path``, exactly what ``pip instal
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -198,3 +199,71 @@ def test_cli_lists_broken_plugins(site):
         text=True, timeout=120, check=True,
     ).stdout
     assert "goodfake" in out and "boom from badfake" in out and "SystemExit" in out
+
+
+def test_unknown_name_in_load_plugins_is_an_error(site, monkeypatch):
+    monkeypatch.setenv("COMBOPT_LOAD_PLUGINS", "goodfake,hihgs")
+    registry = Registry()
+    with pytest.raises(BackendNotFoundError, match=r"COMBOPT_LOAD_PLUGINS: .*'hihgs'.*installed"):
+        registry.specs()
+    monkeypatch.setenv("COMBOPT_LOAD_PLUGINS", "goodfake")  # fixed: the registry loads now
+    assert set(registry.specs()) == {"goodfake"}
+
+
+def test_a_plugin_cannot_take_a_builtin_backend_name():
+    """Whatever the registration order, ``highs`` stays the built-in; the impostor is
+    reported broken."""
+
+    class Impostor:
+        @hookimpl
+        def register_backends(self, register):
+            register(BackendSpec(name="highs", factory=lambda: "impostor"))
+
+    for first in (True, False):
+        registry = Registry()
+        if first:
+            registry.register_plugin(Impostor(), name="impostor")
+        registry.load_entry_points()
+        if not first:
+            registry.register_plugin(Impostor(), name="impostor")
+        spec, plugin = registry.specs()["highs"]
+        assert plugin == "highs" and registry.get_solver("highs") != "impostor"
+        assert "built-in plugin 'highs'" in registry.broken["impostor"]
+
+
+def test_two_plugins_claiming_one_name_make_it_unavailable():
+    def claimant(tag):
+        class Plugin:
+            @hookimpl
+            def register_backends(self, register):
+                register(BackendSpec(name="shared", factory=lambda: tag))
+
+        return Plugin()
+
+    registry = Registry()
+    registry.register_plugin(claimant("a"), name="a")
+    registry.register_plugin(claimant("b"), name="b")
+    rows = by_name(registry)
+    assert not rows["shared"].available and "several plugins (a, b)" in rows["shared"].reason
+    assert "as do plugins: b" in registry.broken["a"]
+
+
+def test_ctrl_c_while_loading_leaves_the_registry_unloaded(site, monkeypatch):
+    """An interrupt in the middle of loading undoes it: the next use loads everything."""
+    registry = Registry()
+    real = importlib.metadata.EntryPoint.load
+    calls = []
+
+    def interrupted(ep):
+        calls.append(ep.name)
+        if ep.name == "goodfake" and calls.count("goodfake") == 1:
+            raise KeyboardInterrupt
+        return real(ep)
+
+    monkeypatch.setattr(importlib.metadata.EntryPoint, "load", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        registry.specs()
+    assert not registry._loaded and registry._pm.list_name_plugin() == []
+    assert registry.skipped == [] and registry.broken == {}
+    specs = registry.specs()
+    assert "goodfake" in specs and "highs" in specs and "badfake" in registry.broken
