@@ -16,9 +16,11 @@ import numpy as np
 
 from .batch import solve_batch
 from .cache import SolutionCache, SolutionPool
+from .enumeration import check_enumeration
 from .executors import Executor, check_workers
 from .failures import check_on_error
 from .gradient import Gradients, check_implementation, combopt_gradients
+from .memory import SolutionMemory
 from .registry import default_registry, get_solver
 from .result import BatchSolution
 from .solver import ILPSolver
@@ -44,6 +46,9 @@ class LayerOptions:
     cache: SolutionCache | None = None
     pool: SolutionPool | None = None
     backward: str | None = None
+    memory: SolutionMemory | None = None
+    skip: bool = True
+    enumeration: str = "auto"
 
     @classmethod
     def build(
@@ -61,6 +66,9 @@ class LayerOptions:
         cache: SolutionCache | None = None,
         pool: SolutionPool | None = None,
         backward: str | None = None,
+        memory: SolutionMemory | None = None,
+        skip: bool = True,
+        enumeration: str = "auto",
     ) -> tuple["LayerOptions", SolverRecipe | None]:
         """Validated options, and the recipe of a solver chosen by name (else ``None``).
 
@@ -78,11 +86,21 @@ class LayerOptions:
             executor, cache, pool: passed to ``solve_batch``.
             backward: the backward's implementation, ``"auto"``, ``"numpy"`` or ``"numba"``
                 (see ``combopt_gradients``); ``None``: ``$COMBOPT_BACKWARD``, else ``"auto"``.
+            memory: an opt-in ``SolutionMemory`` (answers of unchanged samples, warm starts
+                from each sample's last answer; pass ``ids`` to the forward call).
+            skip: answer instances whose box minimiser is feasible without a solve.
+            enumeration: ``"auto"`` (default) answers a shared ``A, b`` on a small box by
+                one enumeration of its feasible set, ``"always"``, or ``"never"``. Every
+                skip is exact and carries its proof (``combopt_core.Proof``); on ties a
+                skip may pick another optimal point than the backend would.
         """
         if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
             raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
         check_on_error(on_error)
         check_implementation(backward, "backward")
+        check_enumeration(enumeration)
+        if memory is not None and not isinstance(memory, SolutionMemory):
+            raise TypeError(f"memory: expected a SolutionMemory, got {type(memory).__name__}")
         if workers is not None:
             check_workers(workers)
         recipe = None
@@ -104,11 +122,20 @@ class LayerOptions:
             cache=cache,
             pool=pool,
             backward=backward,
+            memory=memory,
+            skip=bool(skip),
+            enumeration=enumeration,
         )
         return options, recipe
 
-    def solve(self, c: Any, A: Any, b: Any) -> tuple[ILPProblem, BatchSolution]:
-        """The forward pass on host arrays: the validated problem and its solutions."""
+    def solve(
+        self, c: Any, A: Any, b: Any, ids: Any = None, start: Any = None
+    ) -> tuple[ILPProblem, BatchSolution]:
+        """The forward pass on host arrays: the validated problem and its solutions.
+
+        ``ids`` (one per instance, for ``memory``) and ``start`` (warm starts ``(B, n)``)
+        are passed to ``solve_batch``.
+        """
         problem = make_problem(c, A, b, self.lb, self.ub)
         result = solve_batch(
             self.solver,
@@ -120,6 +147,11 @@ class LayerOptions:
             executor=self.executor,
             cache=self.cache,
             pool=self.pool,
+            memory=self.memory,
+            ids=ids,
+            start=start,
+            skip=self.skip,
+            enumeration=self.enumeration,
         )
         return problem, result
 

@@ -21,6 +21,7 @@ from combopt_core import (
     Executor,
     ILPSolver,
     SolutionCache,
+    SolutionMemory,
     SolutionPool,
     Status,
     make_problem,
@@ -121,7 +122,8 @@ class ILPLayer:
     ``jax.jit`` and ``jax.vmap`` (under ``vmap`` the host solves one mapped slice at a time).
 
     Args: as ``combopt_core.layer.LayerOptions.build`` (``lb, ub, solver, tau, workers,
-    time_limit, verify, solver_options, on_error, executor, cache, pool, backward``).
+    time_limit, verify, solver_options, on_error, executor, cache, pool, backward, memory,
+    skip, enumeration``); a ``memory`` keys samples by their exact cost vectors here.
 
     Call: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
     shared ``(m,)``. Returns ``y`` shaped like ``c`` in ``c``'s floating dtype (integer
@@ -147,10 +149,13 @@ class ILPLayer:
         cache: SolutionCache | None = None,
         pool: SolutionPool | None = None,
         backward: str | None = None,
+        memory: SolutionMemory | None = None,
+        skip: bool = True,
+        enumeration: str = "auto",
     ) -> None:
         self.options, _ = LayerOptions.build(
             lb, ub, solver, tau, workers, time_limit, verify, solver_options, on_error,
-            executor, cache, pool, backward,
+            executor, cache, pool, backward, memory, skip, enumeration,
         )
         self._ilp = _build(self.options)
 

@@ -108,9 +108,12 @@ class CombOptNet(nn.Module):
         )
         self.ilp = ILPLayer(lb, ub, **layer_options)
 
-    def forward(self, c: torch.Tensor, return_info: bool = False):
+    def forward(
+        self, c: torch.Tensor, return_info: bool = False, ids: Any = None, start: Any = None
+    ):
+        """``y`` for costs ``c``; ``ids`` and ``start`` as in ``ILPLayer.forward``."""
         A, b = self.constraints()
-        return self.ilp(c, A, b, return_info=return_info)
+        return self.ilp(c, A, b, return_info=return_info, ids=ids, start=start)
 
 
 __all__ = ["CombOptNet", "ILPInfo", "LearnableConstraints"]

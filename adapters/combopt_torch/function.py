@@ -33,17 +33,22 @@ def output_dtype(c: torch.Tensor) -> torch.dtype:
 
 
 class ILPFunction(torch.autograd.Function):
-    """``(c, A, b) -> (y, status, objective)`` for ``min c.y s.t. A y <= b, lb <= y <= ub``.
+    """``(c, A, b) -> (y, status, objective, proof)`` for ``min c.y s.t. A y <= b, box``.
 
     Shapes: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
     shared ``(m,)``. ``y`` has ``c``'s shape, device and floating dtype. ``status`` holds
-    ``combopt_core.Status`` codes (not differentiable). Gradients come back in each input's
-    shape and dtype, and only for inputs that require them.
+    ``combopt_core.Status`` codes and ``proof`` ``combopt_core.Proof`` codes (neither
+    differentiable); ``ids`` and ``start`` go to ``LayerOptions.solve``. Gradients come
+    back in each input's shape and dtype, and only for inputs that require them.
     """
 
     @staticmethod
-    def forward(ctx, c, A, b, options: LayerOptions):  # noqa: D401 - autograd signature
-        problem, result = options.solve(to_numpy("c", c), to_numpy("A", A), to_numpy("b", b))
+    def forward(ctx, c, A, b, options: LayerOptions, ids=None, start=None):
+        if isinstance(start, torch.Tensor):
+            start = to_numpy("start", start)
+        problem, result = options.solve(
+            to_numpy("c", c), to_numpy("A", A), to_numpy("b", b), ids=ids, start=start
+        )
         ctx.problem = problem
         ctx.y = result.y
         ctx.failed = result.failed
@@ -53,14 +58,15 @@ class ILPFunction(torch.autograd.Function):
         y = torch.from_numpy(result.y).to(device=c.device, dtype=dtype).reshape(c.shape)
         status = torch.from_numpy(result.status.astype(np.int64)).to(c.device)
         objective = torch.from_numpy(result.objective).to(device=c.device, dtype=dtype)
-        ctx.mark_non_differentiable(status, objective)
-        return y, status, objective
+        proof = torch.from_numpy(result.proof.astype(np.int64)).to(c.device)
+        ctx.mark_non_differentiable(status, objective, proof)
+        return y, status, objective, proof
 
     @staticmethod
-    def backward(ctx, dy, _dstatus, _dobjective):
-        c_req, A_req, b_req, _ = ctx.needs_input_grad
+    def backward(ctx, dy, _dstatus, _dobjective, _dproof):
+        c_req, A_req, b_req = ctx.needs_input_grad[:3]
         if not (c_req or A_req or b_req):
-            return None, None, None, None
+            return None, None, None, None, None, None
         dy = to_numpy("dy", dy).reshape(ctx.y.shape)
         g = ctx.options.gradients(ctx.problem, ctx.y, dy, ctx.failed)
 
@@ -70,4 +76,4 @@ class ILPFunction(torch.autograd.Function):
         ):
             tensor = torch.from_numpy(value).reshape(shape).to(device=device, dtype=dtype)
             grads.append(tensor if needed else None)
-        return (*grads, None)
+        return (*grads, None, None, None)

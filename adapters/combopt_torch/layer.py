@@ -8,7 +8,15 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from combopt_core import Executor, ILPSolver, SolutionCache, SolutionPool, Status, get_solver
+from combopt_core import (
+    Executor,
+    ILPSolver,
+    SolutionCache,
+    SolutionMemory,
+    SolutionPool,
+    Status,
+    get_solver,
+)
 from combopt_core.layer import LayerOptions
 
 from .function import ILPFunction
@@ -20,13 +28,16 @@ class ILPInfo(NamedTuple):
     ``status``: ``combopt_core.Status`` codes ``(B,)``; ``infeasible``: no feasible point
     exists (``y`` is then the fallback point, the box point nearest 0); ``objective``:
     ``c.y`` (``nan`` without a solution); ``has_solution``: ``y`` came from the solver (an
-    optimum, or the incumbent of a time-out) rather than being the fallback point.
+    optimum, or the incumbent of a time-out) rather than being the fallback point;
+    ``proof``: ``combopt_core.Proof`` codes, what proves each answer (the backend's search,
+    or an exact skip: enumeration, an unchanged instance, the box minimum).
     """
 
     status: torch.Tensor
     infeasible: torch.Tensor
     objective: torch.Tensor
     has_solution: torch.Tensor
+    proof: torch.Tensor | None = None
 
 
 class ILPLayer(nn.Module):
@@ -54,10 +65,20 @@ class ILPLayer(nn.Module):
         backward: the backward's implementation: ``"auto"`` (the compiled kernel for large
             batches when numba is installed), ``"numpy"`` or ``"numba"``; ``None`` (default):
             ``$COMBOPT_BACKWARD``, else ``"auto"``.
+        memory: an opt-in ``SolutionMemory``: a sample whose instance is unchanged gets its
+            remembered answer without a solve, otherwise its last point as a warm start.
+            Pass the samples' ``ids`` to ``forward`` (else samples are keyed by their costs).
+        skip: answer instances whose box minimiser satisfies ``A y <= b`` without a solve.
+        enumeration: ``"auto"`` (default) answers a batch that shares ``A, b`` on a small box
+            (at most 2^20 integer points, e.g. 16 binary variables) by one enumeration of
+            its feasible set; ``"always"``; ``"never"`` (every instance to the backend).
+            Skips are exact: each answer's proof is in ``ILPInfo.proof``; on ties a skip
+            may pick another optimal point than the backend would.
 
     Forward: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
-    shared ``(m,)``. Returns ``y`` shaped like ``c``, or ``(y, ILPInfo)`` with
-    ``return_info=True``. An infeasible instance does not raise: it is flagged in
+    shared ``(m,)``; optional ``ids`` (one hashable per instance, for ``memory``) and
+    ``start`` (warm starts ``(B, n)``, e.g. the labels; used only where feasible). Returns
+    ``y`` shaped like ``c``, or ``(y, ILPInfo)`` with ``return_info=True``. An infeasible instance does not raise: it is flagged in
     ``ILPInfo.infeasible`` and still gets the gradient that pushes violated constraints out.
     A time-out keeps the incumbent (flagged ``Status.TIME_LIMIT``) or, without one, is
     treated like an infeasible instance (``has_solution`` false).
@@ -81,13 +102,30 @@ class ILPLayer(nn.Module):
         cache: SolutionCache | None = None,
         pool: SolutionPool | None = None,
         backward: str | None = None,
+        memory: SolutionMemory | None = None,
+        skip: bool = True,
+        enumeration: str = "auto",
     ) -> None:
         super().__init__()
         # _solver_recipe: how to rebuild a solver chosen by name in another process; None
         # when the caller passed a solver object (which then has to pickle itself).
         self.options, self._solver_recipe = LayerOptions.build(
-            lb, ub, solver, tau, workers, time_limit, verify, solver_options, on_error,
-            executor, cache, pool, backward,
+            lb,
+            ub,
+            solver,
+            tau,
+            workers,
+            time_limit,
+            verify,
+            solver_options,
+            on_error,
+            executor,
+            cache,
+            pool,
+            backward,
+            memory,
+            skip,
+            enumeration,
         )
 
     @property
@@ -95,13 +133,19 @@ class ILPLayer(nn.Module):
         return self.options.solver
 
     def forward(
-        self, c: torch.Tensor, A: torch.Tensor, b: torch.Tensor, return_info: bool = False
+        self,
+        c: torch.Tensor,
+        A: torch.Tensor,
+        b: torch.Tensor,
+        return_info: bool = False,
+        ids: Any = None,
+        start: torch.Tensor | None = None,
     ):
-        y, status, objective = ILPFunction.apply(c, A, b, self.options)
+        y, status, objective, proof = ILPFunction.apply(c, A, b, self.options, ids, start)
         if not return_info:
             return y
         infeasible = status == int(Status.INFEASIBLE)
-        return y, ILPInfo(status, infeasible, objective, ~torch.isnan(objective))
+        return y, ILPInfo(status, infeasible, objective, ~torch.isnan(objective), proof)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

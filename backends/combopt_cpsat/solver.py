@@ -4,8 +4,11 @@ Model reuse: each thread keeps the CP-SAT model of the last constraint set it sc
 the next instance has the same ``A``, ``b`` and bounds (a shared constraint set, or unchanged
 learned constraints between steps), the rows are not scaled again and the model is not
 rebuilt: only the objective coefficients of its proto are replaced. CP-SAT carries nothing
-from one solve to the next (every solve starts from the model alone, without hints), so a
-reused model answers exactly as a fresh one would, ties included.
+from one solve to the next (every solve starts from the model alone), so a reused model
+answers exactly as a fresh one would, ties included.
+
+Warm starts: an instance's ``start`` (a feasible point the core has checked) becomes the
+model's solution hint for that solve only; CP-SAT still proves optimality.
 """
 
 from __future__ import annotations
@@ -62,6 +65,15 @@ def set_objective(model: _CpModel, coef: list[int]) -> None:
     coeffs = model.proto.objective.coeffs
     coeffs.clear()
     coeffs.extend(coef)
+
+
+def set_hint(model: _CpModel, start: np.ndarray | None) -> None:
+    """Make ``start`` the solution hint of a :func:`build_model` model (``None``: no hint)."""
+    model.clear_hints()
+    if start is not None:
+        hint = model.proto.solution_hint
+        hint.vars.extend(range(start.shape[0]))
+        hint.values.extend(int(v) for v in np.round(start).tolist())
 
 
 @dataclass(frozen=True)
@@ -198,9 +210,16 @@ class CpSatSolver:
             loaded = self._local.loaded = _Loaded(instance, self.bits)
         return loaded
 
-    def _run(self, model: _CpModel, coef: list[int], time_limit: float | None) -> _Run:
-        """Solve ``model`` with the integer objective ``coef``."""
+    def _run(
+        self,
+        model: _CpModel,
+        coef: list[int],
+        time_limit: float | None,
+        start: np.ndarray | None = None,
+    ) -> _Run:
+        """Solve ``model`` with the integer objective ``coef`` (and ``start`` as hint)."""
         set_objective(model, coef)
+        set_hint(model, start)
         solver = self._cp_solver()
         if "max_time_in_seconds" not in self._options:
             params = solver.parameters
@@ -218,19 +237,26 @@ class CpSatSolver:
         return _Run(solver.status_name(code), y, seconds, detail)
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
-        return self._solve_costs(self._load(instance), instance.c[None], time_limit)[0]
+        loaded = self._load(instance)
+        return self._solve_costs(loaded, instance.c[None], time_limit, [instance.start])[0]
 
     def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
         """Solve a chunk in order; a shared constraint set is scaled and built (or checked)
         once, and the costs are scaled and the points checked in one pass."""
         if not (problem.shared and self.reuse_model):
             return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
-        return self._solve_costs(self._load(problem.instance(0)), problem.c, time_limit)
+        starts = [problem.instance(i).start for i in range(problem.batch_size)]
+        return self._solve_costs(self._load(problem.instance(0)), problem.c, time_limit, starts)
 
     def _solve_costs(
-        self, loaded: _Loaded, costs: np.ndarray, time_limit: float | None
+        self,
+        loaded: _Loaded,
+        costs: np.ndarray,
+        time_limit: float | None,
+        starts: list[np.ndarray | None],
     ) -> list[Solution]:
-        """Minimise ``c . y`` over ``loaded``'s constraints for each row ``c`` of ``costs``.
+        """Minimise ``c . y`` over ``loaded``'s constraints for each row ``c`` of ``costs``,
+        each with its warm start (``None``: none) as the solution hint.
 
         The per-instance Python work is kept to the objective swap and the solve: costs are
         scaled, points checked against the float rows and objectives computed for the
@@ -240,7 +266,10 @@ class CpSatSolver:
             why = "an all-zero row of A has b < 0"
             return [Solution(None, Status.INFEASIBLE, message=why) for _ in costs]
         objective = scale_objective(costs, loaded.lb, loaded.ub)
-        runs = [self._run(loaded.relaxed, coef, time_limit) for coef in objective.coef.tolist()]
+        runs = [
+            self._run(loaded.relaxed, coef, time_limit, start)
+            for coef, start in zip(objective.coef.tolist(), starts)
+        ]
         points = np.array([np.zeros(costs.shape[1]) if r.y is None else r.y for r in runs])
         bad = loaded.violated_rows(points).tolist()
         values = np.einsum("bn,bn->b", costs, points).tolist()

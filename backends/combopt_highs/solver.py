@@ -4,6 +4,10 @@ Model reuse: each thread keeps its model; when the next instance has the same ``
 and bounds (a shared constraint set, or unchanged learned constraints between steps), only
 the costs are replaced, with ``changeColsCost``. HiGHS may then start from the previous
 incumbent, which stays feasible since the constraints did not change.
+
+Warm starts: an instance's ``start`` (a feasible point the core has checked) is handed to
+``setSolution`` before the run, as HiGHS's first incumbent; the search still proves
+optimality.
 """
 
 from __future__ import annotations
@@ -144,19 +148,31 @@ class HighsSolver:
         return loaded
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
-        return self._solve_loaded(self._load(instance).highs, instance.c, time_limit)
+        h = self._load(instance).highs
+        return self._solve_loaded(h, instance.c, time_limit, instance.start)
 
     def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
         """Solve a chunk in order; a shared constraint set is loaded (or checked) once."""
         if not (problem.shared and self.reuse_model):
             return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
         h = self._load(problem.instance(0)).highs
-        return [self._solve_loaded(h, c, time_limit) for c in problem.c]
+        return [
+            self._solve_loaded(h, problem.c[i], time_limit, problem.instance(i).start)
+            for i in range(problem.batch_size)
+        ]
 
-    def _solve_loaded(self, h: highspy.Highs, c: np.ndarray, time_limit: float | None) -> Solution:
-        """Set the costs ``c`` on the loaded model and solve it."""
+    def _solve_loaded(
+        self,
+        h: highspy.Highs,
+        c: np.ndarray,
+        time_limit: float | None,
+        start: np.ndarray | None = None,
+    ) -> Solution:
+        """Set the costs ``c`` (and the warm start, if any) on the loaded model and solve it."""
         n = c.shape[0]
         h.changeColsCost(n, np.arange(n, dtype=np.int32), c)
+        if start is not None:  # a checked feasible point: HiGHS's first incumbent
+            h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(start, dtype=np.float64))
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else _INF)
         start = time.perf_counter()
         h.run()

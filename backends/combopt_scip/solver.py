@@ -177,6 +177,11 @@ class ScipSolver:
         """Solve the model, which holds ``instance``, and read its answer."""
         model = cached.model
         model.setParam("limits/time", _NO_LIMIT if time_limit is None else float(time_limit))
+        if instance.start is not None:  # a checked feasible point: SCIP's first incumbent
+            hint = model.createSol()
+            for x, value in zip(cached.xs, instance.start.tolist()):
+                model.setSolVal(hint, x, value)
+            model.addSol(hint, free=True)
         start = time.perf_counter()
         try:
             if _HAS_NOGIL:

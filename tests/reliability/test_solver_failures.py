@@ -46,8 +46,13 @@ def marked_problem(B: int, n: int = 3, m: int = 2, seed: int = 0):
 
 
 def layer_run(solver, c, A, b, lb, ub, **options):
-    """Forward + backward of ``ILPLayer``; returns ``y``, info and the gradients."""
+    """Forward + backward of ``ILPLayer``; returns ``y``, info and the gradients.
+
+    Every instance goes to ``solver`` (no exact skips): these tests are about what the
+    layer does with the backend's answers.
+    """
     ts = [torch.tensor(x, requires_grad=True) for x in (c, A, b)]
+    options = {"skip": False, "enumeration": "never", **options}
     y, info = ILPLayer(lb, ub, solver=solver, **options)(*ts, return_info=True)
     dy = torch.linspace(-1.0, 1.0, y.shape[-1], dtype=y.dtype).expand_as(y)
     (y * dy).sum().backward()
