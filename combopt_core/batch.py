@@ -25,6 +25,7 @@ import numpy as np
 
 from .cache import SolutionCache, SolutionPool, instance_keys
 from .certificates import box_minimum_answers, check_starts
+from .conditioning import condition, restore
 from .enumeration import check_enumeration, solve_by_enumeration, worth_enumerating
 from .errors import ProblemValidationError
 from .executors import Executor, default_workers, resolve_executor, subproblem
@@ -137,21 +138,26 @@ def solve_batch(
             problem = replace(problem, start=candidates, has_start=started)
         chosen = resolve_executor(executor, solver, workers, len(todo))
         chunk = problem if len(todo) == B else subproblem(problem, todo)
-        solved = chosen.run(solver, chunk, time_limit, on_error)
+        conditioned = condition(chunk)  # exact power-of-two scaling: same argmin
+        solved = chosen.run(solver, conditioned.problem, time_limit, on_error)
+        solved = restore(solved, conditioned, solver.name, on_error, todo)
         for i, solution in zip(todo, solved):
             solutions[i] = solution
-        if keys is not None:
-            for i, solution in zip(todo, solved):
-                cache.put(keys[i], solution)
-        if pool is not None:
-            pool.record(solved)
-    if memory is not None:
-        memory.remember(memory_keys, digests, solutions)
 
     result = BatchSolution.stack(solutions, problem.fallback_point(), started)
     if verify:  # under on_error="flag", points outside the tolerance become Status.ERROR
         result = verify_batch(problem, result, solver.name, on_error=on_error)
     warn_failed(result)
+    # Only answers that passed verification are kept for later calls.
+    kept = [s if result.status[i] == s.status else None for i, s in enumerate(solutions)]
+    if keys is not None:
+        for i in todo:
+            if kept[i] is not None:
+                cache.put(keys[i], kept[i])
+    if pool is not None and todo:
+        pool.record([kept[i] for i in todo if kept[i] is not None])
+    if memory is not None:
+        memory.remember(memory_keys, digests, kept)
     return result
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from .result import Proof, Solution, Status
 from .spec import ILPProblem
+from .verify import FEASIBILITY_TOL
 
 POOL_MESSAGE = "answered from the solution pool (feasible, optimality not proven)"
 
@@ -136,7 +137,7 @@ class SolutionPool:
         solve_ratio: float,
         max_size: int | None = None,
         seed: int | None = None,
-        feasibility_tol: float = 1e-6,
+        feasibility_tol: float = FEASIBILITY_TOL,
     ) -> None:
         if not 0.0 <= float(solve_ratio) <= 1.0:
             raise ValueError(f"solve_ratio: expected a number in [0, 1], got {solve_ratio!r}")

@@ -117,12 +117,13 @@ class SolutionMemory:
         return answers, _stack_candidates(candidates)
 
     def remember(
-        self, keys: list[Hashable], digests: list[bytes], solutions: Sequence[Solution]
+        self, keys: list[Hashable], digests: list[bytes], solutions: Sequence[Solution | None]
     ) -> None:
-        """Keep each proven answer (``OPTIMAL`` or ``INFEASIBLE``) under its key."""
+        """Keep each proven answer (``OPTIMAL`` or ``INFEASIBLE``) under its key (``None``
+        entries, e.g. answers that failed verification, are skipped)."""
         with self._lock:
             for key, digest, s in zip(keys, digests, solutions):
-                if s.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+                if s is None or s.status not in (Status.OPTIMAL, Status.INFEASIBLE):
                     continue
                 y = None if s.y is None else np.array(s.y, dtype=np.float64)
                 kept = Solution(y, s.status, s.objective, s.solve_time, s.message, s.proven_by)

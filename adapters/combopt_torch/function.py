@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from combopt_core import ProblemValidationError
 from combopt_core.layer import LayerOptions
@@ -27,9 +28,16 @@ def to_numpy(name: str, t: torch.Tensor) -> np.ndarray:
     return t.detach().to(device="cpu", dtype=torch.float64, copy=True).contiguous().numpy()
 
 
-def output_dtype(c: torch.Tensor) -> torch.dtype:
-    """``y`` takes ``c``'s floating dtype, else torch's default one."""
-    return c.dtype if c.is_floating_point() else torch.get_default_dtype()
+def output_dtype(c: torch.Tensor, reach: float = 1.0) -> torch.dtype:
+    """``y`` takes ``c``'s floating dtype (else torch's default one) when that dtype holds
+    every integer up to ``reach = max |lb|, |ub|`` exactly; otherwise the first of float32
+    and float64 that does (bfloat16 holds integers up to 256, float16 up to 2,048, float32
+    up to 2^24), so that ``y`` is never rounded."""
+    dtype = c.dtype if c.is_floating_point() else torch.get_default_dtype()
+    for candidate in (dtype, torch.float32, torch.float64):
+        if reach <= 2.0 / torch.finfo(candidate).eps:  # every integer up to 2 / eps is exact
+            return candidate
+    return torch.float64
 
 
 class ILPFunction(torch.autograd.Function):
@@ -54,7 +62,8 @@ class ILPFunction(torch.autograd.Function):
         ctx.failed = result.failed
         ctx.options = options
         ctx.inputs = [(t.shape, t.dtype, t.device) for t in (c, A, b)]
-        dtype = output_dtype(c)
+        reach = float(np.max(np.maximum(np.abs(problem.lb), np.abs(problem.ub))))
+        dtype = output_dtype(c, reach)
         y = torch.from_numpy(result.y).to(device=c.device, dtype=dtype).reshape(c.shape)
         status = torch.from_numpy(result.status.astype(np.int64)).to(c.device)
         objective = torch.from_numpy(result.objective).to(device=c.device, dtype=dtype)
@@ -63,6 +72,7 @@ class ILPFunction(torch.autograd.Function):
         return y, status, objective, proof
 
     @staticmethod
+    @once_differentiable  # the rule has no second derivative: double backward raises
     def backward(ctx, dy, _dstatus, _dobjective, _dproof):
         c_req, A_req, b_req = ctx.needs_input_grad[:3]
         if not (c_req or A_req or b_req):

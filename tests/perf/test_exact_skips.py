@@ -9,7 +9,16 @@ import warnings
 import numpy as np
 import pytest
 
-from combopt_core import ILPProblem, Proof, SolutionMemory, Status, make_problem, solve_batch
+from combopt_core import (
+    ILPProblem,
+    Proof,
+    Solution,
+    SolutionCache,
+    SolutionMemory,
+    Status,
+    make_problem,
+    solve_batch,
+)
 from combopt_core.certificates import box_minimizers, check_starts
 from combopt_core.enumeration import (
     AUTO_MAX_POINTS,
@@ -212,3 +221,23 @@ def test_memory_pickles_with_its_answers():
         warnings.simplefilter("error")
         got = solve_batch(CountingSolver("serial"), p, memory=copy)
     assert (got.proof == Proof.UNCHANGED).all()
+
+
+class WrongPointSolver(CountingSolver):
+    """Calls the top corner of the box optimal: it violates the test problem's row."""
+
+    def solve(self, instance, time_limit=None):
+        super().solve(instance, time_limit)
+        y = instance.ub.copy()
+        return Solution(y, Status.OPTIMAL, float(instance.c @ y))
+
+
+def test_answers_that_fail_verification_are_never_remembered():
+    p = make_problem(-np.ones((2, 3)), np.ones((1, 3)), np.array([1.0]), 0, 1)
+    memory, cache = SolutionMemory(), SolutionCache()
+    with pytest.warns(RuntimeWarning):
+        first = solve_batch(
+            WrongPointSolver("serial"), p, memory=memory, cache=cache, on_error="flag"
+        )
+    assert first.failed.all()
+    assert len(memory) == 0 and len(cache) == 0
