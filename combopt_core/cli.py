@@ -36,7 +36,7 @@ from pathlib import Path
 from ._version import __version__
 from .errors import BackendNotFoundError, BackendUnavailableError, CombOptError
 from .log import logger
-from .registry import DEFAULT_BACKEND, SOLVER_ENV_VAR, default_registry
+from .registry import DEFAULT_PREFERENCE, SOLVER_ENV_VAR, default_registry
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -235,8 +235,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
         )
     print(_table(rows))
     print(
-        f"\nselection: --solver argument > ${SOLVER_ENV_VAR} > '{DEFAULT_BACKEND}' "
-        f"(now: '{selected}')"
+        f"\nselection: --solver argument > ${SOLVER_ENV_VAR} > the first available of "
+        f"{', '.join(DEFAULT_PREFERENCE)} (now: '{selected}')"
     )
     if args.require and not any(s.available for s in statuses if s.name == args.require):
         print(f"combopt: backend '{args.require}' is not available", file=sys.stderr)

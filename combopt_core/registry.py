@@ -1,7 +1,8 @@
 """Backend registry on pluggy: discovery through entry points, selection by name.
 
 Selection order: an explicit ``name`` argument, else the ``COMBOPT_SOLVER`` environment
-variable, else ``"highs"``. Plugins are loaded when the registry is first used, each entry
+variable, else the first backend of ``DEFAULT_PREFERENCE`` that can run here (CP-SAT when
+``ortools`` is installed, else HiGHS, which every install has). Plugins are loaded when the registry is first used, each entry
 point on its own: one that fails to import is recorded as broken (with its error) and the
 others still load. ``COMBOPT_LOAD_PLUGINS`` (comma-separated entry-point names; empty for
 none) restricts which entry points load at all.
@@ -28,6 +29,10 @@ from .solver import ILPSolver
 ENTRY_POINT_GROUP = "combopt.backends"
 SOLVER_ENV_VAR = "COMBOPT_SOLVER"
 LOAD_PLUGINS_ENV_VAR = "COMBOPT_LOAD_PLUGINS"
+#: The default backend is the first of these that can run here: exact and licence-free,
+#: fastest first on the paper's workloads (``docs/backends.md`` has the measurements).
+DEFAULT_PREFERENCE = ("cpsat", "highs")
+#: The default when none of ``DEFAULT_PREFERENCE`` can run (its error says what to install).
 DEFAULT_BACKEND = "highs"
 #: combopt's own backend plugins (entry-point name -> module). They load first, and the
 #: backend names they register cannot be taken by another plugin.
@@ -238,10 +243,18 @@ class Registry:
         return rows
 
     def resolve_name(self, name: str | None = None) -> str:
-        """Explicit ``name`` > ``$COMBOPT_SOLVER`` > ``"highs"``."""
+        """Explicit ``name`` > ``$COMBOPT_SOLVER`` > ``default_name()``."""
         if name:
             return name
-        return os.environ.get(SOLVER_ENV_VAR) or DEFAULT_BACKEND
+        return os.environ.get(SOLVER_ENV_VAR) or self.default_name()
+
+    def default_name(self) -> str:
+        """The first backend of ``DEFAULT_PREFERENCE`` that can run here, else HiGHS."""
+        specs = self.specs()
+        for name in DEFAULT_PREFERENCE:
+            if name in specs and specs[name][0].unavailable_reason() is None:
+                return name
+        return DEFAULT_BACKEND
 
     def get_solver(self, name: str | None = None, **options: Any) -> ILPSolver:
         """A fresh solver of the selected backend, built with ``options``.

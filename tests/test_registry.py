@@ -16,6 +16,7 @@ from combopt_core import (
     list_backends,
 )
 from combopt_core.cli import main as cli_main
+from combopt_core.registry import default_registry
 
 
 class EchoSolver:
@@ -72,7 +73,7 @@ def test_default_registry_honours_the_environment(monkeypatch):
     with pytest.raises(BackendNotFoundError, match=r"'no-such-solver' \(from \$COMBOPT_SOLVER"):
         get_solver()
     monkeypatch.delenv("COMBOPT_SOLVER")
-    assert get_solver().name == "highs"
+    assert get_solver().name == default_registry().default_name()
 
 
 def test_unknown_backend_lists_the_known_ones(registry):
@@ -91,7 +92,9 @@ def test_missing_package_makes_a_backend_unavailable_with_its_install_hint(regis
     )
     row = {r.name: r for r in registry.statuses()}["ghost"]
     assert not row.available and "pip install ghost" in row.reason
-    with pytest.raises(BackendUnavailableError, match="surely_not_installed_pkg.*pip install ghost"):
+    with pytest.raises(
+        BackendUnavailableError, match="surely_not_installed_pkg.*pip install ghost"
+    ):
         registry.get_solver("ghost")
 
 
@@ -118,5 +121,5 @@ def test_a_plugin_whose_hook_raises_is_reported_and_the_others_still_work(regist
 def test_cli_prints_the_backend_table(capsys):
     assert cli_main(["backends"]) == 0
     out = capsys.readouterr().out
-    assert "highs (selected)" in out and "yes" in out
+    assert f"{default_registry().default_name()} (selected)" in out and "yes" in out
     assert cli_main(["backends", "--require", "no-such-solver"]) == 1

@@ -47,6 +47,12 @@ _EXACT_PARAMS: dict[str, Any] = {
     # a float row by ~1e-6 once rounded); combopt's feasibility rule is 1e-9.
     "FeasibilityTol": 1e-9,
     "IntFeasTol": 1e-9,
+    # Speed, not exactness: on the small ILPs of constraint learning the primal heuristics
+    # and cutting planes cost more than they prune (Random Constraints n = 16: 3-8x faster
+    # with both off; n = 49 to 100: 1.5-3x; the same optima). The search still proves
+    # optimality; pass {"Heuristics": 0.05, "Cuts": -1} to restore Gurobi's defaults.
+    "Heuristics": 0.0,
+    "Cuts": 0,
 }
 
 

@@ -114,6 +114,10 @@ class HighsSolver:
             # violate a row by 6e-7, or cost 6.5e-7 more than the optimum, on the paper's data)
             h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOL)
             h.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOL)
+            # Speed, not exactness: restarting the search after root presolve costs more
+            # than it saves on small ILPs (Random Constraints n = 16: 1.1-1.3x faster
+            # without; n = 49: 1.8x; the same optima). {"mip_allow_restart": True} restores.
+            h.setOptionValue("mip_allow_restart", False)
             for key, value in self._options.items():
                 h.setOptionValue(key, value)
             loaded = self._local.loaded = _Loaded(h)

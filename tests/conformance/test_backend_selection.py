@@ -7,12 +7,28 @@ import pytest
 
 from combopt_core import BackendNotFoundError, get_solver, list_backends
 from combopt_core.cli import main as cli_main
-from combopt_core.registry import DEFAULT_BACKEND, SOLVER_ENV_VAR
+from combopt_core.registry import DEFAULT_BACKEND, DEFAULT_PREFERENCE, SOLVER_ENV_VAR
 
 
-def test_default_without_environment(monkeypatch):
+def test_default_without_environment_is_the_first_preferred_backend_installed(monkeypatch):
     monkeypatch.delenv(SOLVER_ENV_VAR, raising=False)
-    assert get_solver().name == DEFAULT_BACKEND
+    available = {s.name for s in list_backends() if s.available}
+    expected = next((n for n in DEFAULT_PREFERENCE if n in available), DEFAULT_BACKEND)
+    assert get_solver().name == expected
+
+
+def test_default_falls_back_to_highs_when_cpsat_cannot_run(monkeypatch):
+    from combopt_core import registry as registry_module
+
+    monkeypatch.delenv(SOLVER_ENV_VAR, raising=False)
+    specs = registry_module.default_registry().specs()
+    cpsat = specs["cpsat"][0]
+    monkeypatch.setattr(
+        type(cpsat),
+        "unavailable_reason",
+        lambda self: "pretend ortools is missing" if self.name == "cpsat" else None,
+    )
+    assert registry_module.default_registry().default_name() == "highs"
 
 
 def test_unknown_environment_value_names_the_variable(monkeypatch):
