@@ -140,9 +140,11 @@ def solve_costs(
 
 
 def like(values: np.ndarray, c: torch.Tensor, shape: Any = None) -> torch.Tensor:
-    """``values`` on ``c``'s device, in ``c``'s floating dtype, shaped ``shape`` (else ``c``'s)."""
+    """``values`` on ``c``'s device, in ``c``'s floating dtype (widened where that dtype
+    cannot hold them exactly, as ``output_dtype`` says), shaped ``shape`` (else ``c``'s)."""
     out = torch.from_numpy(np.ascontiguousarray(values))
-    out = out.to(device=c.device, dtype=output_dtype(c))
+    reach = float(np.abs(values).max(initial=1.0))
+    out = out.to(device=c.device, dtype=output_dtype(c, reach))
     return out.reshape(c.shape if shape is None else shape)
 
 
