@@ -11,9 +11,10 @@ feasibility rule). Among the points whose cost is within ``OBJ_TOL * max(1, |opt
 the least cost, the lexicographically smallest is returned: the brute-force backend's tie
 rule, so both give the same point.
 
-Cost: ``O(P m)`` for the feasible set of a box with ``P`` integer points (nested outer sums:
-the box's points are never all built), then ``O(B k n)`` for ``k`` feasible points and
-``B`` costs, in blocks of at most ``BLOCK_ELEMENTS``.
+Cost: ``O(P m)`` for the feasible set of a box with ``P`` integer points (each row's values
+are one outer sum of the values on two halves of the variables: the box's points are never
+all built), then ``O(B k n)`` for ``k`` feasible points and ``B`` costs, in blocks of at
+most ``BLOCK_ELEMENTS``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def count_points(lb: np.ndarray, ub: np.ndarray) -> int:
 def box_points(lb: np.ndarray, ub: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """The box's points at lexicographic positions ``indices``, ``(len(indices), n)``."""
     sizes = tuple(int(s) for s in ub - lb + 1)
+    if not sizes:  # the box of no variables has one point, the empty one
+        return np.zeros((len(indices), 0))
     digits = np.unravel_index(np.asarray(indices, dtype=np.int64), sizes)  # y[0] slowest
     return np.stack(digits, axis=1).astype(np.float64) + lb
 
@@ -63,17 +66,35 @@ def outer_sum(weights: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray
     return total
 
 
-def feasible_mask(A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    """``(P,)`` bool over the box's points in lexicographic order: ``A y <= b`` (with tol)."""
-    feasible = np.ones(count_points(lb, ub), dtype=bool)
-    for row, rhs in zip(A, b):
-        feasible &= outer_sum(row, lb, ub) <= rhs + FEAS_TOL * max(1.0, abs(rhs))
-    return feasible
+def split_box(lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The box's points as two halves: ``(L (P_L, h), R (P_R, n - h))``, each in lexicographic
+    order, with ``h`` chosen so that ``P_L`` and ``P_R`` are about ``sqrt(P)``.
+
+    Point ``i`` of the box (lexicographic) is ``(L[i // P_R], R[i % P_R])``: every sum over
+    the box is one outer sum of a half's values with the other's (meet in the middle).
+    """
+    sizes = (ub - lb + 1).astype(float)
+    half = np.log(sizes).sum() / 2
+    h = int(np.searchsorted(np.cumsum(np.log(sizes)), half, side="right"))
+    h = min(max(h, 1), lb.shape[0] - 1) if lb.shape[0] > 1 else lb.shape[0]
+    left = box_points(lb[:h], ub[:h], np.arange(count_points(lb[:h], ub[:h])))
+    right = box_points(lb[h:], ub[h:], np.arange(count_points(lb[h:], ub[h:])))
+    return left, right
 
 
 def feasible_points(A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    """Every integer point of the box with ``A y <= b``, ``(k, n)``, lexicographic order."""
-    return box_points(lb, ub, np.flatnonzero(feasible_mask(A, b, lb, ub)))
+    """Every integer point of the box with ``A y <= b``, ``(k, n)``, lexicographic order.
+
+    Feasible is ``a_j . y <= b_j + FEAS_TOL * max(1, |b_j|)`` for every row ``j``.
+    """
+    left, right = split_box(lb, ub)
+    h = left.shape[1]
+    feasible = np.ones((left.shape[0], right.shape[0]), dtype=bool)
+    for row, rhs in zip(A, b):
+        values = (left @ row[:h])[:, None] + (right @ row[h:])[None, :]
+        feasible &= values <= rhs + FEAS_TOL * max(1.0, abs(rhs))
+    i, k = np.nonzero(feasible)  # row-major: lexicographic order of the whole point
+    return np.concatenate([left[i], right[k]], axis=1)
 
 
 def least_cost(costs: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -85,7 +85,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_m: Sequence[in
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=["combopt"],
                         help="learners to train (default: combopt); box-only is always reported")
     parser.add_argument("--solver", default=None,
-                        help="ILP backend for CombOptNet (default: $COMBOPT_SOLVER, else highs); "
+                        help="ILP backend for CombOptNet (default: $COMBOPT_SOLVER, else CP-SAT when "
+                        "installed, else HiGHS); "
                         "see `combopt backends`")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"training epochs (default: the paper's 100; --quick: {QUICK_EPOCHS})")
