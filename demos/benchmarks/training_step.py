@@ -23,7 +23,7 @@ on every instance (a mismatch is printed and makes the command exit 1). ``--run-
 also times whole epochs of the demonstration's training loop (``demos.training.train``) and
 states the 100-epoch times they imply.
 
-    python -m demos.benchmarks.training_step [--solver gurobi highs] [--steps 12]
+    python -m demos.benchmarks.training_step [--solver gurobi highs] [--steps 12] [--plot PNG]
 """
 
 from __future__ import annotations
@@ -147,6 +147,33 @@ def run_epochs(backend: str, box: str, m: int, epochs: int) -> dict[str, float]:
     return seconds
 
 
+def plot_speedups(rows: list[list[str]], path: str) -> None:
+    """Bars of each method's speed-up over naive, one group per backend, case and batch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    header, body = rows[0], rows[1:]
+    labels = [f"{r[0]}\n{r[1]}\nB={r[2]}" for r in body]
+    methods = METHODS[1:]
+    width = 0.8 / len(methods)
+    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(body)), 4.5))
+    for k, method in enumerate(methods):
+        values = [float(r[header.index(f"{method} x")]) for r in body]
+        ax.bar([i + k * width for i in range(len(body))], values, width, label=method)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(
+        [i + width * (len(methods) - 1) / 2 for i in range(len(body))], labels, fontsize=7
+    )
+    ax.set_ylabel("speed-up over the naive algorithm (x)")
+    ax.set_title("One training step (forward + backward), Random Constraints n = 16")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--solver", nargs="*", help="backends (default: every one but bruteforce)")
@@ -154,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="*", default=[8, 128])
     parser.add_argument("--drift", type=float, default=0.003, help="constraint change per step")
     parser.add_argument("--run-epochs", type=int, default=0, help="also time N training epochs")
+    parser.add_argument("--plot", help="also draw the speed-ups into this PNG file")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     backends = [b for b in available_backends(args.solver) if b != "bruteforce" or args.solver]
@@ -191,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(rows))
     print("x: naive's median step time over the method's, measured in this run.")
+    if args.plot:
+        plot_speedups(rows, args.plot)
     if args.run_epochs:
         print(f"\n== {args.run_epochs} training epoch(s) per variant, Random Constraints ==")
         erows = [["backend", "case", "variant", "s / epoch", "100 epochs (min)"]]
