@@ -40,7 +40,27 @@ class ILPInfo(NamedTuple):
     proof: torch.Tensor | None = None
 
 
-class ILPLayer(nn.Module):
+class SolverByName:
+    """Pickling and ``copy.deepcopy`` for modules whose ``options`` (``LayerOptions``) hold a
+    solver chosen by name (``_solver_recipe``, from ``LayerOptions.build``): the copy builds
+    a fresh solver of the same backend, since solver objects hold thread-locals and
+    licences. A solver passed as an object has to pickle itself. Put it before
+    ``nn.Module`` in the bases."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if self._solver_recipe is not None:
+            state["options"] = dataclasses.replace(self.options, solver=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if self.options.solver is None:
+            name, options = self._solver_recipe
+            self.options = dataclasses.replace(self.options, solver=get_solver(name, **options))
+
+
+class ILPLayer(SolverByName, nn.Module):
     """``y = argmin c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``, differentiable in c, A, b.
 
     The forward pass runs an unmodified ILP solver on the CPU; the backward pass is the
@@ -146,18 +166,6 @@ class ILPLayer(nn.Module):
             return y
         infeasible = status == int(Status.INFEASIBLE)
         return y, ILPInfo(status, infeasible, objective, ~torch.isnan(objective), proof)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        if self._solver_recipe is not None:  # solver objects hold thread-locals/licences
-            state["options"] = dataclasses.replace(self.options, solver=None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        if self.options.solver is None:
-            name, options = self._solver_recipe
-            self.options = dataclasses.replace(self.options, solver=get_solver(name, **options))
 
     def extra_repr(self) -> str:
         o = self.options

@@ -17,17 +17,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from combopt_core import Executor, ILPSolver, SolutionCache, SolutionPool, get_solver
+from combopt_core import Executor, ILPSolver, SolutionCache, SolutionPool
 from combopt_core.layer import LayerOptions
 from combopt_core.result import BatchSolution
 from combopt_core.spec import ILPProblem, make_problem
 
 from ..function import output_dtype, to_numpy
+from ..layer import SolverByName
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-class CostRule(nn.Module):
+class CostRule(SolverByName, nn.Module):
     """Base of the cost-rule modules: the solver and its options, as ``ILPLayer`` takes them.
 
     Args:
@@ -62,18 +63,6 @@ class CostRule(nn.Module):
     @property
     def solver(self) -> ILPSolver:
         return self.options.solver
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        if self._solver_recipe is not None:  # solver objects hold thread-locals/licences
-            state["options"] = dataclasses.replace(self.options, solver=None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        if self.options.solver is None:
-            name, options = self._solver_recipe
-            self.options = dataclasses.replace(self.options, solver=get_solver(name, **options))
 
     def extra_repr(self) -> str:
         return f"solver={self.options.solver.name!r}, workers={self.options.workers}"
@@ -112,9 +101,7 @@ def host_problem(
     return make_problem(*arrays, options.lb, options.ub)
 
 
-def solve_costs(
-    options: LayerOptions, problem: ILPProblem, costs: np.ndarray
-) -> BatchSolution:
+def solve_costs(options: LayerOptions, problem: ILPProblem, costs: np.ndarray) -> BatchSolution:
     """Solve ``problem``'s constraints with other costs: ``costs (B, n)`` or ``(S, B, n)``.
 
     ``S`` stacked cost batches are solved as one batch of ``S B`` instances (sample-major),
@@ -146,6 +133,15 @@ def like(values: np.ndarray, c: torch.Tensor, shape: Any = None) -> torch.Tensor
     reach = float(np.abs(values).max(initial=1.0))
     out = out.to(device=c.device, dtype=output_dtype(c, reach))
     return out.reshape(c.shape if shape is None else shape)
+
+
+def loss_backward(ctx, dloss: torch.Tensor) -> tuple:
+    """``backward`` of a per-instance cost loss whose ``forward`` saved ``ctx.save = (grad
+    (B, n), usable (B,))`` and ``ctx.c_info``: ``dloss_i * grad_i`` for ``c``, nothing for
+    the other five inputs."""
+    grad, usable = ctx.save
+    dc = to_numpy("dloss", dloss)[:, None] * grad
+    return cost_gradient(dc, usable, ctx.c_info), None, None, None, None, None
 
 
 def cost_gradient(values: np.ndarray, usable: np.ndarray, c_info: tuple) -> torch.Tensor:

@@ -17,7 +17,7 @@ class BlackboxFunction(torch.autograd.Function):
     """``(c, A, b) -> y(c)``; backward solves again at ``c + lambda_ dy`` (see ``BlackboxILP``)."""
 
     @staticmethod
-    def forward(ctx, c, A, b, options: LayerOptions, lambda_: float):  # noqa: D401
+    def forward(ctx, c, A, b, options: LayerOptions, lambda_: float):
         problem = host_problem(options, c, A, b)
         result = solve_costs(options, problem, problem.c)
         ctx.save = (options, lambda_, problem, result.y, result.has_solution, tensor_info(c))

@@ -14,7 +14,7 @@ class IdentityFunction(torch.autograd.Function):
     """``(c, A, b) -> y(c)``; backward ``dc = -dy`` (see ``IdentityILP``)."""
 
     @staticmethod
-    def forward(ctx, c, A, b, options: LayerOptions):  # noqa: D401
+    def forward(ctx, c, A, b, options: LayerOptions):
         problem = host_problem(options, c, A, b)
         result = solve_costs(options, problem, problem.c)
         ctx.save = (result.has_solution, result.y.shape, tensor_info(c))

@@ -34,6 +34,7 @@ from .base import (
     cost_gradient,
     host_problem,
     like,
+    loss_backward,
     reduce,
     solve_costs,
     tensor_info,
@@ -64,7 +65,7 @@ class PerturbedFunction(torch.autograd.Function):
     """``(c, A, b) -> mean_s y(c + sigma Z_s)``; backward the Monte-Carlo Jacobian's VJP."""
 
     @staticmethod
-    def forward(ctx, c, A, b, options: LayerOptions, perturbation: Perturbation):  # noqa: D401
+    def forward(ctx, c, A, b, options: LayerOptions, perturbation: Perturbation):
         problem = host_problem(options, c, A, b)
         noise, result = perturbation.sample(options, problem)
         ctx.save = (result.y, noise, result.has_solution.all(axis=0), perturbation.sigma)
@@ -142,11 +143,7 @@ class FenchelYoungFunction(torch.autograd.Function):
         ctx.c_info = tensor_info(c)
         return like(losses, c, (problem.batch_size,))
 
-    @staticmethod
-    def backward(ctx, dloss):
-        grad, usable = ctx.save
-        dc = to_numpy("dloss", dloss)[:, None] * grad
-        return cost_gradient(dc, usable, ctx.c_info), None, None, None, None, None
+    backward = staticmethod(loss_backward)
 
 
 class FenchelYoungLoss(CostRule):

@@ -15,9 +15,9 @@ from .base import (
     CostRule,
     check_fixed,
     check_reduction,
-    cost_gradient,
     host_problem,
     like,
+    loss_backward,
     reduce,
     solve_costs,
     tensor_info,
@@ -28,7 +28,7 @@ class SPOPlusFunction(torch.autograd.Function):
     """``(c_hat, c_true, y_true, A, b) -> (B,)`` SPO+ losses; backward ``2 (y_true - y_spo)``."""
 
     @staticmethod
-    def forward(ctx, c_hat, c_true, y_true, A, b, options: LayerOptions):  # noqa: D401
+    def forward(ctx, c_hat, c_true, y_true, A, b, options: LayerOptions):
         if c_true.shape != c_hat.shape:
             raise ValueError(
                 f"c_true: expected the shape of c_hat {tuple(c_hat.shape)}, "
@@ -55,11 +55,7 @@ class SPOPlusFunction(torch.autograd.Function):
         ctx.c_info = tensor_info(c_hat)
         return like(losses, c_hat, (problem.batch_size,))
 
-    @staticmethod
-    def backward(ctx, dloss):
-        grad, usable = ctx.save
-        dc = to_numpy("dloss", dloss)[:, None] * grad
-        return cost_gradient(dc, usable, ctx.c_info), None, None, None, None, None
+    backward = staticmethod(loss_backward)
 
 
 class SPOPlusLoss(CostRule):
