@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile | $(PY)
 ## setup: the full environment of `make test`
 setup: $(VENV)/.installed
 
-## demo: learn the constraints of a Random Constraints dataset on HiGHS (about 20 s)
+## demo: learn the constraints of a Random Constraints dataset on HiGHS (seconds, after set-up)
 demo: $(VENV)/.installed-demo
 	$(PY) -m demos random-constraints --quick --solver highs
 
