@@ -25,8 +25,9 @@ import numpy as np
 
 from .result import Proof, Solution, Status
 from .spec import ILPProblem
+from .verify import FEASIBILITY_TOL
 
-FEAS_TOL = 1e-9
+FEAS_TOL = FEASIBILITY_TOL  # the library's one feasibility tolerance
 OBJ_TOL = 1e-9
 #: Largest box ``enumeration="auto"`` enumerates (integer points).
 AUTO_MAX_POINTS = 2**20

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from combopt_core import ILPInstance, SolverError
-from combopt_core.enumeration import box_points, count_points, outer_sum
+from combopt_core.enumeration import FEAS_TOL, OBJ_TOL, box_points, count_points, outer_sum
 
 DEFAULT_MAX_POINTS = 2**20
-FEAS_TOL = 1e-9
-OBJ_TOL = 1e-9
 
 
 @dataclass(frozen=True)
