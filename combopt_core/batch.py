@@ -6,7 +6,9 @@ calling thread; see ``combopt_core.executors``) unless an executor is given, ans
 can by exact skips (an opt-in ``SolutionCache`` or ``SolutionMemory``, the box-minimum
 certificate, enumeration of a small shared feasible set; ``combopt_core.certificates``,
 ``combopt_core.enumeration``) or from an opt-in ``SolutionPool`` (not exact), solves the
-rest, with checked warm starts where known, and verifies every returned point. Results are the same whatever the worker count:
+rest, with checked warm starts where known, and verifies every returned point. A backend
+that does not declare ``supports_equalities`` gets each equality row as its two ``<=``
+halves (``combopt_core.spec.lower_equalities``). Results are the same whatever the worker count:
 each instance is solved single-threaded and independently.
 
 Failure semantics (``combopt_core.failures``): when ``solve_batch`` returns or raises, none
@@ -34,7 +36,7 @@ from .memory import SolutionMemory, instance_digests
 from .registry import get_solver
 from .result import BatchSolution, Solution
 from .solver import ILPSolver
-from .spec import ILPProblem, check_time_limit, make_problem
+from .spec import ILPProblem, check_time_limit, lower_equalities, make_problem
 from .verify import verify_batch
 
 __all__ = ["default_workers", "solve", "solve_batch"]
@@ -88,7 +90,7 @@ def solve_batch(
             e.g. training labels. Used only where it is an integral, in-box, feasible point;
             others are ignored with one counted ``RuntimeWarning``. Takes precedence over
             ``memory``'s point.
-        skip: answer instances whose box minimiser satisfies ``A y <= b`` without a solve.
+        skip: answer instances whose box minimiser satisfies every row without a solve.
         enumeration: ``"auto"`` answers a shared constraint set by enumeration when the box
             is small enough to pay (``combopt_core.enumeration``), ``"always"`` for any
             shared set, ``"never"`` leaves every instance to the backend.
@@ -143,6 +145,8 @@ def solve_batch(
         solved = restore(solved, conditioned, solver.name, on_error, todo)
         for i, solution in zip(todo, solved):
             solutions[i] = solution
+        if not getattr(solver, "supports_equalities", False):
+            chunk = lower_equalities(chunk)  # a backend that predates equality rows
 
     result = BatchSolution.stack(solutions, problem.fallback_point(), started)
     if verify:  # under on_error="flag", points outside the tolerance become Status.ERROR
@@ -226,17 +230,20 @@ def solve(
     skip: bool = False,
     enumeration: str = "never",
 ) -> BatchSolution:
-    """Validate and solve ``min c.y s.t. A y <= b, lb <= y <= ub, y integer`` for a batch.
+    """Validate and solve ``min c.y s.t. A y <= b, A_eq y == b_eq, lb <= y <= ub, y integer``
+    for a batch.
 
     ``solver`` is an ``ILPSolver`` or a backend name; ``None`` selects by
-    ``$COMBOPT_SOLVER``, else HiGHS. Shapes and the rest as in ``make_problem`` and
-    ``solve_batch``.
+    ``$COMBOPT_SOLVER``, else HiGHS. ``A_eq``, ``b_eq``: optional equality rows. Shapes and
+    the rest as in ``make_problem`` and ``solve_batch``.
     """
     if not hasattr(solver, "solve"):
         solver = get_solver(solver)
+    A_eq: Any = None,
+    b_eq: Any = None,
     return solve_batch(
         solver,
-        make_problem(c, A, b, lb, ub),
+        make_problem(c, A, b, lb, ub, A_eq, b_eq),
         workers=workers,
         time_limit=time_limit,
         verify=verify,

@@ -2,7 +2,7 @@
 
 ``SolutionCache``: a bounded LRU map from an instance to its answer, for evaluation loops
 and repeated instances. The key is a 256-bit BLAKE2b digest of the exact bytes and shapes
-of ``(backend name, c, A, b, lb, ub)``: equal instances hit, any bit of difference misses
+of ``(backend name, c, A, b, lb, ub, A_eq, b_eq)``: equal instances hit, any bit of difference misses
 (a false hit needs a digest collision, probability ~2^-128). Only proven answers
 (``OPTIMAL``, ``INFEASIBLE``) are stored, never time-limited or failed ones.
 
@@ -10,7 +10,8 @@ of ``(backend name, c, A, b, lb, ub)``: equal instances hit, any bit of differen
 fraction of the instances and answer the others with the best point seen so far:
 ``argmin_{p in pool, A p <= b} c.p``. Unlike PyEPO, constraints may change between calls
 (CombOptNet learns them), so a pooled point is used only where it is feasible for the
-instance's current ``A, b``; an instance with no feasible pooled point is solved. Pooled
+instance's current ``A, b`` (and ``A_eq, b_eq``); an instance with no feasible pooled point
+is solved. Pooled
 answers are NOT proven optimal: they carry status ``TIME_LIMIT`` ("a feasible point,
 optimality not proven") and the message ``POOL_MESSAGE``. Its accuracy cost is measured by
 ``demos/benchmarks/solution_pool.py`` (see ``docs/performance.md``).
@@ -25,7 +26,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .result import Proof, Solution, Status
-from .spec import ILPProblem
+from .spec import ILPInstance, ILPProblem
 from .verify import FEASIBILITY_TOL
 
 POOL_MESSAGE = "answered from the solution pool (feasible, optimality not proven)"
@@ -43,19 +44,25 @@ def _digest(*arrays: np.ndarray, prefix: bytes = b"") -> bytes:
 def instance_keys(problem: ILPProblem, backend: str) -> list[bytes]:
     """One exact key per instance of ``problem`` for answers of backend ``backend``.
 
-    The key is ``H(H(backend, A, b, lb, ub), c)``: shared ``A, b`` are hashed once for the
-    whole batch, and an instance gets the same key in a shared or a per-instance batch.
+    The key is ``H(H(backend, A, b, lb, ub, A_eq, b_eq), c)``: a shared constraint set is
+    hashed once for the whole batch, and an instance gets the same key in a shared or a
+    per-instance batch.
     """
     prefix = backend.encode() + b"\0"
     if problem.shared:
-        common = [_digest(problem.A, problem.b, problem.lb, problem.ub, prefix=prefix)]
+        common = [_digest(*_constraints(problem.instance(0)), prefix=prefix)]
         common *= problem.batch_size
     else:
         common = [
-            _digest(problem.A[i], problem.b[i], problem.lb, problem.ub, prefix=prefix)
+            _digest(*_constraints(problem.instance(i)), prefix=prefix)
             for i in range(problem.batch_size)
         ]
     return [_digest(c, prefix=head) for c, head in zip(problem.c, common)]
+
+
+def _constraints(instance: ILPInstance) -> tuple[np.ndarray, ...]:
+    """Everything of an instance but its costs and warm start, in the key's order."""
+    return instance.A, instance.b, instance.lb, instance.ub, instance.A_eq, instance.b_eq
 
 
 class SolutionCache:
@@ -126,7 +133,9 @@ class SolutionPool:
         max_size: the most points kept (oldest dropped first); ``None`` for no bound.
         seed: seed of the random choice of which instances to solve.
         feasibility_tol: a pooled point ``p`` is feasible when
-            ``a_j.p - b_j <= tol * max(1, |b_j|)`` (the tolerance ``verify`` uses).
+            ``a_j.p - b_j <= tol * max(1, |b_j|)`` for every row of ``A`` and
+            ``|a_j.p - b_j| <= tol * max(1, |b_j|)`` for every row of ``A_eq`` (the
+            tolerance ``verify`` uses).
 
     Every point a solver returns joins the pool; ``add(points)`` seeds it (PyEPO seeds it
     with the training set's solutions).
@@ -197,7 +206,9 @@ class SolutionPool:
         for i in skip:
             inst = problem.instance(int(i))
             tol = self.feasibility_tol * np.maximum(1.0, np.abs(inst.b))
+            tol_eq = self.feasibility_tol * np.maximum(1.0, np.abs(inst.b_eq))
             ok = in_box & np.all(pool @ inst.A.T - inst.b <= tol, axis=1)
+            ok &= np.all(np.abs(pool @ inst.A_eq.T - inst.b_eq) <= tol_eq, axis=1)
             if not ok.any():
                 continue
             values = np.where(ok, pool @ inst.c, np.inf)

@@ -16,6 +16,11 @@ fail or hang). ``condition`` therefore hands the backend
   ``R_j + 1``; ``b_j < -2 R_j - 1`` (every point violates it by more than half of
   ``|b_j|``) becomes ``-2 R_j - 1``.
 
+Equality rows ``(a_j, b_j)`` of ``A_eq y == b_eq`` are scaled by the same rule. Their
+right-hand sides beyond ``CLIP_RHS`` are clipped only where no point can satisfy them:
+``|b_j| > 2 R_j + 1`` (every point misses the row by more than half of ``|b_j|``) becomes
+``sign(b_j) (2 R_j + 1)``, which every point misses by more than half of it too.
+
 Data already well scaled reach the backend bit for bit unchanged.
 
 Dividing by a power of two is exact in binary floating point, so the scaled problem has
@@ -85,29 +90,41 @@ def condition(problem: ILPProblem) -> Conditioned:
     reach = np.maximum(np.abs(problem.lb), np.abs(problem.ub))  # (n,) largest |y_k|
     c_scale = power_of_two_scale(np.abs(problem.c).max(axis=1, initial=0.0))  # (B,)
     c = problem.c / c_scale[:, None]
-    row_scale = power_of_two_scale(np.abs(problem.A).max(axis=-1, initial=0.0))  # (.., m)
-    A = problem.A / row_scale[..., None]
-    b = problem.b / row_scale
+    A, b = _scale_rows(problem.A, problem.b)
+    A_eq, b_eq = _scale_rows(problem.A_eq, problem.b_eq)
     with np.errstate(over="ignore", invalid="ignore"):
         R = np.abs(A) @ reach  # (.., m): the row's largest |a_j . y| over the box
         far = np.abs(b) > CLIP_RHS
         b = np.where(far & (b > R), R + 1.0, b)
         b = np.where(far & (b < -2.0 * R - 1.0), -2.0 * R - 1.0, b)
-        scaled = dataclasses.replace(problem, c=c, A=A, b=b)
-        extreme = _extreme(problem, reach, c, A)
+        R_eq = np.abs(A_eq) @ reach
+        missed = (np.abs(b_eq) > CLIP_RHS) & (np.abs(b_eq) > 2.0 * R_eq + 1.0)
+        b_eq = np.where(missed, np.sign(b_eq) * (2.0 * R_eq + 1.0), b_eq)
+        scaled = dataclasses.replace(problem, c=c, A=A, b=b, A_eq=A_eq, b_eq=b_eq)
+        extreme = _extreme(problem, reach, c, np.concatenate([A, A_eq], axis=-2))
     return Conditioned(scaled, c_scale, extreme)
+
+
+def _scale_rows(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``(a_j, b_j)`` divided by the power of two that brings ``max |a_j|`` to [1, 2)."""
+    row_scale = power_of_two_scale(np.abs(A).max(axis=-1, initial=0.0))  # (.., m)
+    return A / row_scale[..., None], b / row_scale
 
 
 def _extreme(
     problem: ILPProblem, reach: np.ndarray, c: np.ndarray, A: np.ndarray
 ) -> dict[int, str]:
-    """Instance -> reason, for data no backend can certify (overflow, unscalable range)."""
+    """Instance -> reason, for data no backend can certify (overflow, unscalable range).
+
+    ``A`` holds the scaled inequality rows followed by the scaled equality rows; row ``j``
+    in a message counts in that order."""
     B = problem.batch_size
     objective_bound = np.abs(c) @ reach  # (B,), in the scaled units
     smallest = np.where(c != 0, np.abs(c), np.inf).min(axis=-1, initial=np.inf)
     costs_unresolved = smallest * reach.max(initial=0.0) < _EPS * objective_bound
     objective_overflow = ~np.isfinite(np.abs(problem.c) @ reach)
-    rows_overflow = ~np.isfinite(np.abs(problem.A) @ reach)  # (B, m) or (m,)
+    original = np.concatenate([problem.A, problem.A_eq], axis=-2)
+    rows_overflow = ~np.isfinite(np.abs(original) @ reach)  # (B, m + m_eq) or (m + m_eq,)
     rows_underflow = ((A != 0) & (np.abs(A) < _TINY)).any(axis=-1)
     if problem.shared:
         rows_overflow = np.broadcast_to(rows_overflow, (B, *rows_overflow.shape))

@@ -1,17 +1,19 @@
 """Exact answers by enumeration: one feasible set, many costs.
 
-When a batch shares ``A, b`` (every learned-constraint model does) and the box is small,
+When a batch shares ``A, b`` (and ``A_eq, b_eq``; every learned-constraint model does) and
+the box is small,
 its feasible set is the same for every instance: list it once, then answer every cost by
 one matrix product. Exact by exhaustion, and independent of any solver.
 
 Points are visited in lexicographic order of ``y`` (``y[0]`` most significant, each
 variable from ``lb`` up to ``ub``). A point is feasible when
-``a_j . y <= b_j + FEAS_TOL * max(1, |b_j|)`` for every row ``j`` (the library's
+``a_j . y <= b_j + FEAS_TOL * max(1, |b_j|)`` for every row ``j`` of ``A`` and
+``|a_j . y - b_j| <= FEAS_TOL * max(1, |b_j|)`` for every row of ``A_eq`` (the library's
 feasibility rule). Among the points whose cost is within ``OBJ_TOL * max(1, |optimum|)`` of
 the least cost, the lexicographically smallest is returned: the brute-force backend's tie
 rule, so both give the same point.
 
-Cost: ``O(P m)`` for the feasible set of a box with ``P`` integer points (each row's values
+Cost: ``O(P (m + m_eq))`` for the feasible set of a box with ``P`` integer points (each row's values
 are one outer sum of the values on two halves of the variables: the box's points are never
 all built), then ``O(B k n)`` for ``k`` feasible points and ``B`` costs, in blocks of at
 most ``BLOCK_ELEMENTS``.
@@ -83,10 +85,19 @@ def split_box(lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return left, right
 
 
-def feasible_points(A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    """Every integer point of the box with ``A y <= b``, ``(k, n)``, lexicographic order.
+def feasible_points(
+    A: np.ndarray,
+    b: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    A_eq: np.ndarray | None = None,
+    b_eq: np.ndarray | None = None,
+) -> np.ndarray:
+    """Every integer point of the box with ``A y <= b`` and ``A_eq y == b_eq``, ``(k, n)``,
+    lexicographic order.
 
-    Feasible is ``a_j . y <= b_j + FEAS_TOL * max(1, |b_j|)`` for every row ``j``.
+    Feasible is ``a_j . y <= b_j + FEAS_TOL * max(1, |b_j|)`` for every row ``j`` of ``A``
+    and ``|a_j . y - b_j| <= FEAS_TOL * max(1, |b_j|)`` for every row of ``A_eq``.
     """
     left, right = split_box(lb, ub)
     h = left.shape[1]
@@ -94,6 +105,9 @@ def feasible_points(A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray
     for row, rhs in zip(A, b):
         values = (left @ row[:h])[:, None] + (right @ row[h:])[None, :]
         feasible &= values <= rhs + FEAS_TOL * max(1.0, abs(rhs))
+    for row, rhs in zip(() if A_eq is None else A_eq, () if b_eq is None else b_eq):
+        values = (left @ row[:h])[:, None] + (right @ row[h:])[None, :]
+        feasible &= np.abs(values - rhs) <= FEAS_TOL * max(1.0, abs(rhs))
     i, k = np.nonzero(feasible)  # row-major: lexicographic order of the whole point
     return np.concatenate([left[i], right[k]], axis=1)
 
@@ -148,7 +162,9 @@ def solve_by_enumeration(problem: ILPProblem, rows: np.ndarray) -> list[Solution
     ``proof = Proof.ENUMERATION``; ``solve_time`` is this call's time shared evenly.
     """
     start = time.perf_counter()
-    points = feasible_points(problem.A, problem.b, problem.lb, problem.ub)
+    points = feasible_points(
+        problem.A, problem.b, problem.lb, problem.ub, problem.A_eq, problem.b_eq
+    )
     if points.shape[0] == 0:
         share = (time.perf_counter() - start) / max(1, len(rows))
         return [

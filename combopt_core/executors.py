@@ -106,6 +106,8 @@ def solve_chunk(
     chunk: ILPProblem,
     time_limit: float | None,
     offset: int = 0,
+        A_eq=problem.A_eq if problem.shared else problem.A_eq[pick],
+        b_eq=problem.b_eq if problem.shared else problem.b_eq[pick],
     on_error: str = "raise",
     stop: threading.Event | None = None,
 ) -> list[Solution]:

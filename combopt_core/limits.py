@@ -20,8 +20,10 @@ class BackendLimits:
 
     Attributes:
         max_points: the most integer points the box ``lb <= y <= ub`` may hold (enumeration).
-        max_size: the largest number of variables ``n`` and of constraints ``m`` (a licence).
-        integer_data: ``True`` when ``c``, ``A`` and ``b`` must be integral.
+        max_size: the largest number of variables ``n`` and of constraint rows ``m + m_eq``
+            (a licence).
+        integer_data: ``True`` when ``c``, ``A``, ``b``, ``A_eq`` and ``b_eq`` must be
+            integral.
         reason: why, in one sentence; it ends every refusal.
     """
 
@@ -46,7 +48,7 @@ class BackendLimits:
         return f"{found}; {self.reason}" if self.reason else found
 
     def _exceeded(self, instance: ILPInstance) -> str | None:
-        n, m = instance.num_vars, instance.num_constraints
+        n, m = instance.num_vars, instance.num_constraints + instance.num_equalities
         if self.max_size is not None and max(n, m) > self.max_size:
             return f"n={n} variables, m={m} constraints exceed max_size={self.max_size}"
         if self.max_points is not None:
@@ -54,7 +56,7 @@ class BackendLimits:
             if points > self.max_points:
                 return f"{points:.4g} integer points in the box exceed max_points={self.max_points}"
         if self.integer_data:
-            for name in ("c", "A", "b"):
+            for name in ("c", "A", "b", "A_eq", "b_eq"):
                 values = getattr(instance, name)
                 if not np.array_equal(values, np.round(values)):
                     return f"{name} is not integral (integer_data=True)"

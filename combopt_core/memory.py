@@ -8,8 +8,9 @@ answered. On the next solve of that sample:
 * if the instance is bit-for-bit the same, the remembered answer is returned without a solve
   (``Proof.UNCHANGED``): the proof it had still holds;
 * otherwise the remembered point becomes a warm-start candidate. It is checked against the
-  current instance (integral, in the box, ``A y <= b``) before any backend sees it, so a
-  key reused for a different instance can cost time but never give a wrong answer.
+  current instance (integral, in the box, ``A y <= b``, ``A_eq y == b_eq``) before any
+  backend sees it, so a key reused for a different instance can cost time but never give a
+  wrong answer.
 
 Samples are keyed by the ``ids`` the caller passes (any hashable per instance: dataset
 indices, strings), or, without ids, by the exact bytes of the cost vector (equal costs are
@@ -155,7 +156,8 @@ class SolutionMemory:
 
 
 def instance_digests(problem: ILPProblem) -> list[bytes]:
-    """An exact digest of each instance ``(c, A, b, lb, ub)`` (any bit differs: a new one)."""
+    """An exact digest of each instance ``(c, A, b, lb, ub, A_eq, b_eq)`` (any bit differs:
+    a new one)."""
     return instance_keys(problem, "")
 
 

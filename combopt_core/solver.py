@@ -5,7 +5,7 @@ returning a :class:`~combopt_core.result.Solution`. It must:
 
 * return an exact optimum (MIP gaps set to zero) with status ``OPTIMAL``;
 * report ``INFEASIBLE`` (never raise) when no integer point of the box satisfies
-  ``A y <= b``;
+  ``A y <= b`` (and ``A_eq y == b_eq``);
 * be safe to call from several threads at once when ``releases_gil`` is true (the batch
   solver then runs instances on a thread pool), e.g. by keeping one model per thread;
 * solve single-threaded, so that a batch parallelises across instances and results are
@@ -13,6 +13,11 @@ returning a :class:`~combopt_core.result.Solution`. It must:
 
 Optional extensions (the core uses them when present; see ``combopt_core.executors``):
 
+* ``supports_equalities = True``: the backend adds ``instance.A_eq y == instance.b_eq`` as
+  equality constraints of its solver (within ``verify.FEASIBILITY_TOL``). Without it the
+  batch solver hands the backend every equality row as its two ``<=`` halves
+  (``combopt_core.spec.lower_equalities``), so a backend written before equality rows
+  existed stays correct; its ``instance.A_eq`` is then always empty.
 * ``parallelism``: ``"threads"`` (the solve releases the GIL and the object is thread-safe),
   ``"processes"`` (it holds the GIL: the batch goes to a process pool, so the object must
   pickle; each worker process unpickles it once and keeps it, models included) or
@@ -20,11 +25,12 @@ Optional extensions (the core uses them when present; see ``combopt_core.executo
 * ``solve_many(problem, time_limit=None) -> list[Solution]``: solve every instance of a
   validated ``ILPProblem`` (a chunk of the user's batch, in order). The executors call it
   once per chunk instead of ``solve`` per instance, so a backend can build one model and
-  only change what differs between instances: with ``problem.shared`` the constraints are
-  the same for the whole chunk and only ``c`` changes (HiGHS: ``changeColsCost``). A backend
-  may also keep its model between calls and skip rebuilding it when ``A``, ``b`` and the
-  bounds are unchanged (keep a ``ConstraintSet.of(instance)`` and ask it ``matches``:
-  ``O(m n)``, cheap next to a solve).
+  only change what differs between instances: with ``problem.shared`` the constraints
+  (equality rows included) are the same for the whole chunk and only ``c`` changes (HiGHS:
+  ``changeColsCost``). A backend may also keep its model between calls and skip rebuilding
+  it when ``A``, ``b``, the bounds and ``A_eq``, ``b_eq`` are unchanged (keep a
+  ``ConstraintSet.of(instance)`` and ask it ``matches``: ``O((m + m_eq) n)``, cheap next to
+  a solve).
   ``solve_many`` must return the same answers as ``solve`` (up to ties between several
   optimal points) and follow every rule above.
 """
@@ -39,7 +45,7 @@ from .spec import ILPInstance
 
 @runtime_checkable
 class ILPSolver(Protocol):
-    """``solve`` one ILP ``min c.y s.t. A y <= b, lb <= y <= ub, y integer``."""
+    """``solve`` one ILP ``min c.y s.t. A y <= b, A_eq y == b_eq, lb <= y <= ub, y integer``."""
 
     name: str
     releases_gil: bool

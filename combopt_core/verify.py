@@ -1,7 +1,8 @@
 """Cheap checks that a backend's points really solve the problem they were asked.
 
-A returned point must be integral, inside the box and satisfy ``A y <= b`` up to
-``tol * max(1, |b|)``; an objective must equal ``c . y``. This guards against solvers that
+A returned point must be integral, inside the box, satisfy ``A y <= b`` up to
+``tol * max(1, |b|)`` and ``A_eq y == b_eq`` up to ``tol * max(1, |b_eq|)`` (both sides);
+an objective must equal ``c . y``. This guards against solvers that
 silently answer wrongly (scaled integer coefficients, presolve bugs, NaN handling).
 
 ``FEASIBILITY_TOL`` (1e-9) is the library's one feasibility tolerance: every backend sets its
@@ -27,7 +28,8 @@ from .errors import SolverError
 from .result import BatchSolution, Proof, Solution, Status
 from .spec import ILPProblem
 
-#: The feasibility tolerance: ``A y <= b + FEASIBILITY_TOL * max(1, |b|)``, row by row.
+#: The feasibility tolerance: ``A y <= b + FEASIBILITY_TOL * max(1, |b|)``, row by row, and
+#: ``|A_eq y - b_eq| <= FEASIBILITY_TOL * max(1, |b_eq|)`` for equality rows.
 FEASIBILITY_TOL = 1e-9
 
 
@@ -50,11 +52,10 @@ def find_violations(
     frac = np.abs(yy - np.round(yy)).max(axis=1)
     below = (yy < problem.lb - tol).any(axis=1)
     above = (yy > problem.ub + tol).any(axis=1)
-    A = problem.A if problem.shared else problem.A[rows]
-    b = problem.b if problem.shared else problem.b[rows]
-    lhs = yy @ A.T if problem.shared else np.einsum("bmn,bn->bm", A, yy)
-    excess = (lhs - b) / np.maximum(1.0, np.abs(b))
+    excess = _relative_residual(problem.A, problem.b, problem.shared, rows, yy)
     worst = excess.max(axis=1, initial=-np.inf)
+    off = np.abs(_relative_residual(problem.A_eq, problem.b_eq, problem.shared, rows, yy))
+    worst_eq = off.max(axis=1, initial=-np.inf)
     for k, i in enumerate(rows):
         if frac[k] > tol:
             found.append((int(i), f"not integral (max distance to an integer {frac[k]:.3g})"))
@@ -63,7 +64,20 @@ def find_violations(
         elif worst[k] > tol:
             j = int(np.argmax(excess[k]))
             found.append((int(i), f"violates constraint {j} of A y <= b by {worst[k]:.3g}"))
+        elif worst_eq[k] > tol:
+            j = int(np.argmax(off[k]))
+            found.append((int(i), f"violates equality {j} of A_eq y == b_eq by {worst_eq[k]:.3g}"))
     return found
+
+
+def _relative_residual(
+    A: np.ndarray, b: np.ndarray, shared: bool, rows: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """``(a_j . y - b_j) / max(1, |b_j|)`` for the instances ``rows``, ``(len(rows), m)``."""
+    if not shared:
+        A, b = A[rows], b[rows]
+    lhs = y @ A.T if shared else np.einsum("bmn,bn->bm", A, y)
+    return (lhs - b) / np.maximum(1.0, np.abs(b))
 
 
 def check_returned(solution: object, num_vars: int, backend: str, index: int) -> None:
@@ -126,15 +140,12 @@ def verify_batch(
             "turns it off)"
         )
     why = {
-        i: f"backend '{backend}' returned a wrong point for instance {i}: {what}"
-        for i, what in bad
+        i: f"backend '{backend}' returned a wrong point for instance {i}: {what}" for i, what in bad
     }
     return _flag(problem, result, why)
 
 
-def _wrong_answers(
-    problem: ILPProblem, result: BatchSolution, tol: float
-) -> list[tuple[int, str]]:
+def _wrong_answers(problem: ILPProblem, result: BatchSolution, tol: float) -> list[tuple[int, str]]:
     """``(instance, what is wrong)`` for every bad point or objective, by instance."""
     bad = find_violations(problem, result.y, result.has_solution, tol)
     rows = np.flatnonzero(result.has_solution)
