@@ -61,7 +61,8 @@ def enumerate_optima(
     max_points: int = DEFAULT_MAX_POINTS,
     deadline: float | None = None,
 ) -> Enumeration:
-    """Every optimal point of ``min c.y s.t. A y <= b, lb <= y <= ub, y integer``.
+    """Every optimal point of ``min c.y s.t. A y <= b, A_eq y == b_eq, lb <= y <= ub``,
+    ``y`` integer.
 
     Args:
         instance: the ILP.
@@ -80,6 +81,10 @@ def enumerate_optima(
         if deadline is not None and time.perf_counter() > deadline:
             return Enumeration(float("nan"), empty, complete=False)
         feasible &= outer_sum(row, lb, ub) <= rhs + FEAS_TOL * max(1.0, abs(rhs))
+    for row, rhs in zip(instance.A_eq, instance.b_eq):
+        if deadline is not None and time.perf_counter() > deadline:
+            return Enumeration(float("nan"), empty, complete=False)
+        feasible &= np.abs(outer_sum(row, lb, ub) - rhs) <= FEAS_TOL * max(1.0, abs(rhs))
     objectives = np.where(feasible, outer_sum(instance.c, lb, ub), np.inf)
     best = float(objectives.min())
     if not np.isfinite(best):

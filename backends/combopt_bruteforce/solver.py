@@ -19,6 +19,7 @@ class BruteForceSolver:
     minimum) the lexicographically smallest ``y`` is returned (``y[0]`` compared first).
     Stateless and numpy-only, hence thread-safe. A chunk that shares ``A, b`` is answered
     from one enumeration of its feasible set (``solve_many``), not one per instance.
+    Equality rows are kept when ``|a_j . y - b_j| <= FEAS_TOL * max(1, |b_j|)``.
 
     Args:
         max_points: refuse (``SolverError``) boxes with more integer points; default ``2**20``.
@@ -26,6 +27,7 @@ class BruteForceSolver:
 
     name = "bruteforce"
     releases_gil = True
+    supports_equalities = True
 
     def __init__(self, max_points: int = DEFAULT_MAX_POINTS) -> None:
         if int(max_points) < 1:

@@ -1,7 +1,11 @@
 """``CpSatSolver``: ILPs with OR-Tools CP-SAT, certified against the float data.
 
+Equality rows ``A_eq y == b_eq`` are scaled like two ``<=`` rows and written as one linear
+constraint with both sides (``lower <= a' . y <= upper``, ``lower == upper`` for integral
+data); the answer is checked against the float equality.
+
 Model reuse: each thread keeps the CP-SAT model of the last constraint set it scaled. When
-the next instance has the same ``A``, ``b`` and bounds (a shared constraint set, or unchanged
+the next instance has the same ``A``, ``b``, bounds and equality rows (a shared constraint set, or unchanged
 learned constraints between steps), the rows are not scaled again and the model is not
 rebuilt: only the objective coefficients of its proto are replaced. CP-SAT carries nothing
 from one solve to the next (every solve starts from the model alone), so a reused model
@@ -39,9 +43,16 @@ class _CpModel(cp_model.CpModel):
         pass
 
 
-def build_model(lb: np.ndarray, ub: np.ndarray, coef: np.ndarray, rhs: np.ndarray) -> _CpModel:
-    """The CP-SAT model ``coef @ y <= rhs``, ``lb <= y <= ub``, ``y`` integer, written
-    straight into its proto (variable ``j`` is proto variable ``j``).
+def build_model(
+    lb: np.ndarray,
+    ub: np.ndarray,
+    coef: np.ndarray,
+    rhs: np.ndarray,
+    lower: np.ndarray | None = None,
+) -> _CpModel:
+    """The CP-SAT model ``lower <= coef @ y <= rhs``, ``lb <= y <= ub``, ``y`` integer,
+    written straight into its proto (variable ``j`` is proto variable ``j``); ``lower``
+    ``None`` (or a row's ``_INT64_MIN``) for no lower side.
 
     Its objective lists every variable with coefficient 0; :func:`set_objective` fills it in.
     """
@@ -50,11 +61,12 @@ def build_model(lb: np.ndarray, ub: np.ndarray, coef: np.ndarray, rhs: np.ndarra
     n = lb.shape[0]
     for lo, hi in zip(lb.astype(np.int64).tolist(), ub.astype(np.int64).tolist()):
         proto.variables.add().domain.extend((lo, hi))
-    for row, r in zip(coef.tolist(), rhs.tolist()):
+    lows = [_INT64_MIN] * len(rhs) if lower is None else lower.tolist()
+    for row, lo, r in zip(coef.tolist(), lows, rhs.tolist()):
         linear = proto.constraints.add().linear
         linear.vars.extend(range(n))
         linear.coeffs.extend(row)
-        linear.domain.extend((_INT64_MIN, r))
+        linear.domain.extend((lo, r))
     proto.objective.vars.extend(range(n))
     proto.objective.coeffs.extend([0] * n)
     return model
@@ -86,27 +98,52 @@ class _Run:
     detail: str = ""
 
 
+def two_sided(
+    coef: np.ndarray, rhs: np.ndarray, rows: np.ndarray, m: int, m_eq: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scaled ``<=`` rows as two-sided rows ``(coef, lower, upper)``: the two halves of an
+    equality (original rows ``m + j`` and ``m + m_eq + j`` of ``[A; A_eq; -A_eq]``, both
+    kept by the scaling, same coefficients up to sign) become one row
+    ``-rhs_minus <= coef_plus . y <= rhs_plus``; every other row keeps ``lower = _INT64_MIN``.
+    A pair whose sides cross (no integer value between) stays two rows, for CP-SAT to find
+    infeasible."""
+    position = {int(r): i for i, r in enumerate(rows.tolist())}
+    lower = np.full(len(rows), _INT64_MIN, dtype=np.int64)
+    merged = np.zeros(len(rows), dtype=bool)  # minus halves folded into their plus half
+    for j in range(m_eq):
+        plus, minus = position.get(m + j), position.get(m + m_eq + j)
+        if plus is None or minus is None or -rhs[minus] > rhs[plus]:
+            continue
+        if np.array_equal(coef[plus], -coef[minus]):
+            lower[plus] = -rhs[minus]
+            merged[minus] = True
+    return coef[~merged], lower[~merged], rhs[~merged]
+
+
 class _Loaded:
     """A thread's scaled constraint set and its models, with the data they were built from.
 
+    The rows are ``A y <= b`` followed by each equality row's two halves
+    (``[A; A_eq; -A_eq]``, ``[b; b_eq; -b_eq]``: the float feasibility test of both halves is
+    exactly the equality's), scaled together; in the models each equality is one linear
+    constraint with both sides (``two_sided``), equal sides when the data is integral.
     ``relaxed`` is built with the rows (``None`` when the rows are trivially infeasible);
     ``tight``, the restriction, only when first needed.
     """
 
     def __init__(self, instance: ILPInstance, bits: int) -> None:
         self.constraints = ConstraintSet.of(instance)
-        self.A, self.b, self.lb, self.ub = (
-            self.constraints.A,
-            self.constraints.b,
-            self.constraints.lb,
-            self.constraints.ub,
-        )
+        c = self.constraints
+        self.A = np.concatenate([c.A, c.A_eq, -c.A_eq])
+        self.b = np.concatenate([c.b, c.b_eq, -c.b_eq])
+        self.lb, self.ub = c.lb, c.ub
+        self._sizes = (c.A.shape[0], c.A_eq.shape[0])
         self.rows: ScaledRows = scale_rows(
             self.A, self.b, self.lb, self.ub, bits, feas_tol=FEAS_TOL
         )
         self.relaxed: _CpModel | None = None
         if not self.rows.trivially_infeasible:
-            self.relaxed = build_model(self.lb, self.ub, self.rows.coef, self.rows.relaxed)
+            self.relaxed = self._build(self.rows.relaxed)
         self._tight: _CpModel | None = None
         self._slack = FEAS_TOL * np.maximum(1.0, np.abs(self.b))
 
@@ -117,12 +154,17 @@ class _Loaded:
     def tight(self) -> _CpModel:
         """The restriction's model (built on the first call)."""
         if self._tight is None:
-            self._tight = build_model(self.lb, self.ub, self.rows.coef, self.rows.tight)
+            self._tight = self._build(self.rows.tight)
         return self._tight
 
+    def _build(self, rhs: np.ndarray) -> _CpModel:
+        coef, lower, upper = two_sided(self.rows.coef, rhs, self.rows.rows, *self._sizes)
+        return build_model(self.lb, self.ub, coef, upper, lower)
+
     def violated_rows(self, points: np.ndarray) -> np.ndarray:
-        """For each row ``y`` of ``points`` ``(B, n)``, the first row of ``A y <= b`` it
-        violates beyond ``FEAS_TOL * max(1, |b|)``, else -1."""
+        """For each row ``y`` of ``points`` ``(B, n)``, the first row of
+        ``[A; A_eq; -A_eq] y <= [b; b_eq; -b_eq]`` it violates beyond
+        ``FEAS_TOL * max(1, |b|)``, else -1."""
         over = points @ self.A.T - self.b > self._slack
         first = over.argmax(axis=1) if over.shape[1] else np.zeros(len(points), dtype=np.intp)
         return np.where(over.any(axis=1), first, -1)
@@ -155,6 +197,7 @@ class CpSatSolver:
 
     name = "cpsat"
     releases_gil = True
+    supports_equalities = True
 
     def __init__(
         self,

@@ -1,7 +1,9 @@
 """``GurobiSolver``: exact ILP solves on a per-thread Gurobi environment and model.
 
+Equality rows ``A_eq y == b_eq`` are Gurobi ``EQUAL`` constraints.
+
 Model reuse: each thread keeps its last model; when the next instance has the same ``A``,
-``b`` and bounds (a shared constraint set, or learned constraints unchanged between calls),
+``b``, bounds and equality rows (a shared constraint set, or learned constraints unchanged between calls),
 only the objective coefficients are replaced (the ``Obj`` attribute) before re-optimising.
 Gurobi may then start from the previous incumbent, which stays feasible because the
 constraints did not change; the answer is still an exact optimum.
@@ -80,8 +82,9 @@ def _licence_error(exc: gp.GurobiError, instance: ILPInstance) -> BackendUnavail
     if exc.errno == SIZE_LIMIT_EXCEEDED:
         return BackendUnavailableError(
             f"gurobi: model too large for Gurobi's size-limited licence (n={instance.num_vars} "
-            f"variables, m={instance.num_constraints} constraints; the pip wheel's licence "
-            "allows at most 2000 of each); install a full Gurobi licence or use another "
+            f"variables, m={instance.num_constraints + instance.num_equalities} constraint "
+            "rows; the pip wheel's licence allows at most 2000 of each); install a full "
+            "Gurobi licence or use another "
             f"backend (GurobiError {exc.errno}: {exc})"
         )
     return BackendUnavailableError(f"gurobi: no usable Gurobi licence ({exc})")
@@ -113,6 +116,7 @@ class GurobiSolver:
     name = "gurobi"
     releases_gil = True
     parallelism = "threads"
+    supports_equalities = True
 
     def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
@@ -156,6 +160,8 @@ class GurobiSolver:
         x = model.addMVar(instance.num_vars, lb=instance.lb, ub=instance.ub, vtype=GRB.INTEGER)
         if instance.num_constraints:
             model.addMConstr(instance.A, x, GRB.LESS_EQUAL, instance.b)
+        if instance.num_equalities:
+            model.addMConstr(instance.A_eq, x, GRB.EQUAL, instance.b_eq)
         loaded = _Loaded(model, x, ConstraintSet.of(instance))
         if self.reuse_model:
             self._local.loaded = loaded

@@ -1,6 +1,8 @@
 """``HighsSolver``: one ILP per call on a per-thread ``highspy.Highs`` object.
 
-Model reuse: each thread keeps its model; when the next instance has the same ``A``, ``b``
+Equality rows ``A_eq y == b_eq`` are rows whose lower and upper bounds are both ``b_eq``.
+
+Model reuse: each thread keeps its model; when the next instance has the same rows
 and bounds (a shared constraint set, or unchanged learned constraints between steps), only
 the costs are replaced, with ``changeColsCost``. HiGHS may then start from the previous
 incumbent, which stays feasible since the constraints did not change.
@@ -87,6 +89,7 @@ class HighsSolver:
     name = "highs"
     releases_gil = True
     parallelism = "threads"
+    supports_equalities = True
 
     def __init__(self, options: dict | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
@@ -126,19 +129,21 @@ class HighsSolver:
     def _load(self, instance: ILPInstance) -> _Loaded:
         """The thread's ``Highs`` object holding ``instance``'s constraints (costs not set)."""
         loaded = self._loaded()
-        A, b, lb, ub = instance.A, instance.b, instance.lb, instance.ub
+        lb, ub = instance.lb, instance.ub
         if self.reuse_model and loaded.holds(instance):
             return loaded
-        n, m = instance.num_vars, instance.num_constraints
+        # Rows: A y <= b, then the equality rows as rows with equal lower and upper bounds.
+        A = np.concatenate([instance.A, instance.A_eq])
+        n, m = instance.num_vars, A.shape[0]
         lp = highspy.HighsLp()
         lp.num_col_ = n
         lp.num_row_ = m
         lp.col_cost_ = instance.c
         lp.col_lower_ = lb
         lp.col_upper_ = ub
-        lp.row_lower_ = np.full(m, -_INF)
-        lp.row_upper_ = b
-        # Column-wise dense storage of A (HiGHS' default format).
+        lp.row_lower_ = np.concatenate([np.full(instance.num_constraints, -_INF), instance.b_eq])
+        lp.row_upper_ = np.concatenate([instance.b, instance.b_eq])
+        # Column-wise dense storage of the rows (HiGHS' default format).
         matrix = lp.a_matrix_
         matrix.format_ = highspy.MatrixFormat.kColwise
         matrix.start_ = np.arange(n + 1, dtype=np.int32) * m  # also right for m = 0

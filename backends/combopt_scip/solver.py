@@ -1,5 +1,7 @@
 """``ScipSolver``: one ILP per call on a per-thread, reused ``pyscipopt.Model``.
 
+Equality rows ``A_eq y == b_eq`` are linear constraints with equal sides (``lhs = rhs``).
+
 Model reuse: each thread keeps its model; for the next instance with the same shape and
 bounds only what differs (costs, coefficients, right-hand sides) is changed, after
 ``freeTransform()``. A reused model starts each solve from its problem alone:
@@ -51,6 +53,9 @@ class _Cached:
     b: np.ndarray
     lb: np.ndarray
     ub: np.ndarray
+    conss_eq: list
+    A_eq: np.ndarray
+    b_eq: np.ndarray
 
 
 class ScipSolver:
@@ -71,6 +76,7 @@ class ScipSolver:
 
     name = "scip"
     releases_gil = _HAS_NOGIL
+    supports_equalities = True
 
     def __init__(self, options: dict[str, Any] | None = None, reuse_model: bool = True) -> None:
         self._options = dict(options or {})
@@ -99,6 +105,10 @@ class ScipSolver:
             model.addCons(pyscipopt.quicksum(a * x for a, x in zip(row, xs)) <= rhs)
             for row, rhs in zip(inst.A.tolist(), inst.b.tolist())
         ]
+        conss_eq = [
+            model.addCons(pyscipopt.quicksum(a * x for a, x in zip(row, xs)) == rhs)
+            for row, rhs in zip(inst.A_eq.tolist(), inst.b_eq.tolist())
+        ]
         return _Cached(
             model,
             xs,
@@ -108,6 +118,9 @@ class ScipSolver:
             inst.b.copy(),
             inst.lb.copy(),
             inst.ub.copy(),
+            conss_eq,
+            inst.A_eq.copy(),
+            inst.b_eq.copy(),
         )
 
     def _update(self, cached: _Cached, inst: ILPInstance) -> None:
@@ -123,6 +136,17 @@ class ScipSolver:
         for i in np.flatnonzero(inst.b != cached.b):
             model.chgRhs(cached.conss[i], float(inst.b[i]))
         cached.A[:], cached.b[:] = inst.A, inst.b
+        for i, j in zip(*np.nonzero(inst.A_eq != cached.A_eq)):
+            model.chgCoefLinear(cached.conss_eq[i], xs[j], float(inst.A_eq[i, j]))
+        for i in np.flatnonzero(inst.b_eq != cached.b_eq):
+            value, cons = float(inst.b_eq[i]), cached.conss_eq[i]
+            # keep lhs <= rhs at every step: move the side towards the new value first
+            first, second = (model.chgRhs, model.chgLhs)
+            if value < cached.b_eq[i]:
+                first, second = second, first
+            first(cons, value)
+            second(cons, value)
+        cached.A_eq[:], cached.b_eq[:] = inst.A_eq, inst.b_eq
 
     @staticmethod
     def _set_costs(cached: _Cached, c: np.ndarray) -> None:
@@ -139,6 +163,7 @@ class ScipSolver:
         if (
             cached is not None
             and cached.A.shape == inst.A.shape
+            and cached.A_eq.shape == inst.A_eq.shape
             and np.array_equal(cached.lb, inst.lb)
             and np.array_equal(cached.ub, inst.ub)
         ):
