@@ -28,7 +28,7 @@ from ortools.sat.python import cp_model
 from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
 from combopt_core.verify import FEASIBILITY_TOL
 
-from .options import check_options
+from .options import check_options, set_options
 from .scaling import DEFAULT_BITS, ScaledRows, scale_objective, scale_rows
 
 FEAS_TOL = FEASIBILITY_TOL  # feasible: A y <= b + FEAS_TOL * max(1, |b|), row by row
@@ -239,8 +239,7 @@ class CpSatSolver:
             params.cp_model_presolve = self.presolve
             params.absolute_gap_limit = 0.0
             params.relative_gap_limit = 0.0
-            for key, value in self._options.items():
-                setattr(params, key, value)
+            set_options(params, self._options)
             self._local.solver = solver
         return solver
 

@@ -104,3 +104,29 @@ def test_check_keywords_accepts_any_keyword_of_a_kwargs_factory():
     check_keywords("demo", ["anything"], factory)
     with pytest.raises(TypeError, match="its keywords: a, b"):
         check_keywords("demo", ["c"], lambda a, b=1: None)
+
+
+@pytest.mark.skipif("cpsat" not in AVAILABLE, reason="no cpsat")
+@pytest.mark.parametrize("value", ["FIXED_SEARCH", 1])
+def test_cpsat_enum_option_by_name_or_number_reaches_the_solve(value):
+    # CP-SAT's own parameters object takes only its enum type; the protobuf names and
+    # numbers are converted, so the option works in a solve instead of failing there.
+    solver = get_solver("cpsat", options={"search_branching": value})
+    problem = make_problem([[1.0, -2.0]], [[1.0, 1.0]], [1.0], 0, 1)
+    (answer,) = solver.solve_many(problem)
+    assert answer.status is Status.OPTIMAL and answer.y.tolist() == [0.0, 1.0]
+
+
+@pytest.mark.skipif("cpsat" not in AVAILABLE, reason="no cpsat")
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        ({"search_branching": "NOPE"}, "'NOPE' is not a value of SearchBranching"),
+        ({"search_branching": 2.5}, "expected a name or number of SearchBranching, got float"),
+        ({"num_workers": "x"}, "expected int, got str"),
+        ({"restart_algorithms": [1]}, "a repeated field"),
+    ],
+)
+def test_cpsat_refused_values_say_why(options, why):
+    with pytest.raises(SolverOptionError, match=why):
+        get_solver("cpsat", options=options)
