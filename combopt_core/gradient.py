@@ -39,6 +39,16 @@ limit of the gradient at ``b + eps`` as ``eps -> 0+`` for the same ``y``:
 
 Off the lattice (every slack beyond the tolerance) this is the paper's formula unchanged.
 
+**Equality rows** ``A_eq y == b_eq``: each row ``a . y == beta`` is its two ``<=`` halves
+``a . y <= beta`` and ``-a . y <= -beta``, and the rule is applied to ``[A; A_eq; -A_eq]``,
+``[b; b_eq; -b_eq]`` (in that row order, which decides ties at ``tau = 0``). With
+``dA_+, db_+`` and ``dA_-, db_-`` the halves' gradients in their own parameters,
+``dA_eq = dA_+ - dA_-`` and ``db_eq = db_+ - db_-``. So a target off the equality violates
+exactly one half and is pushed back by it; ``y`` lies on both halves (distance 0), and at
+``tau > 0`` their equal soft-minimum weights pull in opposite directions and cancel, so a
+satisfied equality learns from infeasible targets only; at ``tau = 0`` the first tight row
+takes the whole weight (as for ``<=`` rows).
+
 Cost: O(B m n) time and memory plus an O(B n log n) sort. No ``(B, n, n)`` tensor of
 targets is built: the slacks of all n targets are one cumulative sum over the sorted
 coordinates, and every sum over k of ``w_k Delta_k`` is a reverse cumulative sum. Large
@@ -79,11 +89,14 @@ IMPLEMENTATIONS = ("auto", "numpy", "numba")
 
 @dataclass(frozen=True)
 class Gradients:
-    """``dc (B, n)``; ``dA (B, m, n)`` and ``db (B, m)``, or ``(m, n)``/``(m,)`` when shared."""
+    """``dc (B, n)``; ``dA (B, m, n)`` and ``db (B, m)``, or ``(m, n)``/``(m,)`` when shared;
+    ``dA_eq``, ``db_eq`` likewise for equality rows, ``None`` when none were passed."""
 
     dc: np.ndarray
     dA: np.ndarray
     db: np.ndarray
+    dA_eq: np.ndarray | None = None
+    db_eq: np.ndarray | None = None
 
 
 def project_dy(dy: np.ndarray, y: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
@@ -142,6 +155,8 @@ def combopt_gradients(
     tau: float = 0.5,
     feasibility_tol: float = DEFAULT_FEASIBILITY_TOL,
     implementation: str | None = None,
+    A_eq: np.ndarray | None = None,
+    b_eq: np.ndarray | None = None,
 ) -> Gradients:
     """The paper's backward for a batch (see the module docstring for the rule).
 
@@ -158,10 +173,13 @@ def combopt_gradients(
             problems of at least ``AUTO_MIN_ELEMENTS`` entries of ``B m n`` when numba is
             installed, else NumPy). ``None``: the environment variable ``COMBOPT_BACKWARD``,
             else ``"auto"``.
+        A_eq, b_eq: optional equality rows, ``(B, m_eq, n)`` and ``(B, m_eq)``, or shared
+            ``(m_eq, n)`` and ``(m_eq,)`` exactly when ``A`` is.
 
     Returns:
-        ``Gradients(dc, dA, db)`` in float64: gradients of the loss w.r.t. ``c``, ``A``, ``b``.
-        (``dc`` does not depend on ``c``: the cost mismatch ``c.(y'_k - y)`` is linear in it.)
+        ``Gradients(dc, dA, db, dA_eq, db_eq)`` in float64: gradients of the loss w.r.t.
+        ``c``, ``A``, ``b`` (and ``A_eq``, ``b_eq`` when given). (``dc`` does not depend on
+        ``c``: the cost mismatch ``c.(y'_k - y)`` is linear in it.)
     """
     if tau < 0:
         raise ValueError(f"tau: must be >= 0, got {tau}")
@@ -169,6 +187,12 @@ def combopt_gradients(
     y = np.asarray(y, dtype=np.float64)
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if (A_eq is None) != (b_eq is None):
+        raise ValueError("A_eq, b_eq: pass both or neither")
+    if A_eq is not None:
+        return _with_equalities(
+            dy, y, A, b, A_eq, b_eq, lb, ub, tau, feasibility_tol, implementation
+        )
     B, n = y.shape
     if _use_kernel(implementation, B * A.shape[-2] * n):
         from .gradient_kernel import kernel_gradients
@@ -176,6 +200,45 @@ def combopt_gradients(
         order, sigma, lam = _sorted_basis(dy, y, lb, ub)
         return Gradients(*kernel_gradients(y, A, b, order, sigma, lam, tau, feasibility_tol))
     return _numpy_gradients(dy, y, A, b, lb, ub, tau, feasibility_tol)
+
+
+def _with_equalities(
+    dy: np.ndarray,
+    y: np.ndarray,
+    A: np.ndarray,
+    b: np.ndarray,
+    A_eq: np.ndarray,
+    b_eq: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    tau: float,
+    feasibility_tol: float,
+    implementation: str | None,
+) -> Gradients:
+    """The rule on ``[A; A_eq; -A_eq]``, folded back: ``dA_eq = dA_+ - dA_-`` (same for b)."""
+    A_eq = np.asarray(A_eq, dtype=np.float64)
+    b_eq = np.asarray(b_eq, dtype=np.float64)
+    if A_eq.ndim != A.ndim or A_eq.shape[-1] != A.shape[-1] or A_eq.shape[:-2] != A.shape[:-2]:
+        raise ValueError(
+            f"A_eq: expected the layout of A {A.shape} with m_eq rows, got {A_eq.shape}"
+        )
+    if b_eq.shape != A_eq.shape[:-1]:
+        raise ValueError(f"b_eq: expected shape {A_eq.shape[:-1]} for A_eq, got {b_eq.shape}")
+    m, m_eq = A.shape[-2], A_eq.shape[-2]
+    stacked = combopt_gradients(
+        dy,
+        y,
+        np.concatenate([A, A_eq, -A_eq], axis=-2),
+        np.concatenate([b, b_eq, -b_eq], axis=-1),
+        lb,
+        ub,
+        tau,
+        feasibility_tol,
+        implementation,
+    )
+    dA, dA_plus, dA_minus = np.split(stacked.dA, [m, m + m_eq], axis=-2)
+    db, db_plus, db_minus = np.split(stacked.db, [m, m + m_eq], axis=-1)
+    return Gradients(stacked.dc, dA, db, dA_plus - dA_minus, db_plus - db_minus)
 
 
 def check_implementation(implementation: str | None, name: str = "implementation") -> None:
@@ -263,7 +326,9 @@ def _numpy_gradients(
         dc = np.concatenate([g.dc for g in parts])
         if shared:
             return Gradients(dc, sum(g.dA for g in parts), sum(g.db for g in parts))
-        return Gradients(dc, np.concatenate([g.dA for g in parts]), np.concatenate([g.db for g in parts]))
+        return Gradients(
+            dc, np.concatenate([g.dA for g in parts]), np.concatenate([g.db for g in parts])
+        )
     A_b = np.broadcast_to(A, (B, *A.shape)) if shared else A
     b_b = np.broadcast_to(b, (B, *b.shape)) if shared else b
 
@@ -302,7 +367,8 @@ def _numpy_gradients(
     total_w = w_inf.sum(axis=-1)  # (B, m)
     weighted_slack = (w_inf * slack).sum(axis=-1)
     sum_w_delta = _unsort(
-        -sigma[:, None, :] * _reverse_cumsum(w_inf), np.broadcast_to(inverse[:, None, :], w_inf.shape)
+        -sigma[:, None, :] * _reverse_cumsum(w_inf),
+        np.broadcast_to(inverse[:, None, :], w_inf.shape),
     )  # sum_k w_jk Delta_k, (B, m, n)
     dA += (total_w[:, :, None] * y[:, None, :] + sum_w_delta) / safe_norm[:, :, None]
     dA -= (weighted_slack / safe_norm**3)[:, :, None] * A_b

@@ -106,3 +106,85 @@ def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
                 dA[j] += lam * ga
                 db[j] += lam * gb
     return dc, dA, db
+
+
+def reference_backward_eq(dy, y, A, b, A_eq, b_eq, lb, ub, tau, tol=1e-9):
+    """Return (dc, dA, db, dA_eq, db_eq) for one instance with equality rows A_eq y == b_eq.
+
+    Written out for equality rows, not by stacking: each equality ``a.y == beta`` is two
+    half-rows, ``side = +1`` (``a.y <= beta``) and ``side = -1`` (``-a.y <= -beta``), listed
+    after the ``<=`` rows, plus halves first (the order decides ties at ``tau = 0``). Both
+    halves have the distance ``|a.p - beta| / ||a||``, the same function of ``(a, beta)``,
+    so off the lattice their derivatives in ``(a, beta)`` are ``_ddist``'s. A half is violated
+    at ``p`` when ``side * (a.p - beta) > tol * max(1, |beta|)``. Tight at ``y``, each takes
+    the limit from its own feasible side: ``side * (-y / ||a||, 1 / ||a||)`` in ``(a, beta)``.
+    """
+    n, m, m_eq = len(y), len(b), len(b_eq)
+    # (kind, index, side): kind 0 a row of A, kind 1 a half of an equality.
+    rows = [(0, j, 1.0) for j in range(m)]
+    rows += [(1, j, 1.0) for j in range(m_eq)] + [(1, j, -1.0) for j in range(m_eq)]
+
+    def data(row):
+        kind, j, _ = row
+        return (A[j], b[j]) if kind == 0 else (A_eq[j], b_eq[j])
+
+    def violated_at(row, p):
+        a, beta = data(row)
+        return row[2] * (float(a @ p) - beta) > tol * max(1.0, abs(beta))
+
+    def dist_y(row):
+        a, beta = data(row)
+        return 0.0 if _tight(a, beta, y, tol) else _dist(a, beta, y)
+
+    def ddist_y(row):
+        a, beta = data(row)
+        if not _tight(a, beta, y, tol):
+            return _ddist(a, beta, y)
+        na = float(np.linalg.norm(a))
+        return row[2] * (-y / na), row[2] * (1.0 / na)
+
+    dy = np.array(dy, dtype=float)
+    for j in range(n):
+        step = y[j] - np.sign(dy[j])
+        if step < lb[j] or step > ub[j]:
+            dy[j] = 0.0
+    order = sorted(range(n), key=lambda j: -abs(dy[j]))
+    dc = np.zeros(n)
+    grads = {0: (np.zeros((m, n)), np.zeros(m)), 1: (np.zeros((m_eq, n)), np.zeros(m_eq))}
+
+    def add(row, weight, ga, gb):
+        dA_, db_ = grads[row[0]]
+        dA_[row[1]] += weight * ga
+        db_[row[1]] += weight * gb
+
+    for k in range(n):
+        nxt = abs(dy[order[k + 1]]) if k + 1 < n else 0.0
+        lam = abs(dy[order[k]]) - nxt
+        if lam == 0.0:
+            continue
+        delta = np.zeros(n)
+        for i in range(k + 1):
+            delta[order[i]] = -np.sign(dy[order[i]])
+        target = y + delta
+        if np.all(target == y) or np.any(target < lb) or np.any(target > ub):
+            continue
+        violated = [row for row in rows if violated_at(row, target)]
+        if not violated:
+            dc += lam * delta
+            if not rows:
+                continue
+            dists = [dist_y(row) for row in rows]
+            if tau == 0:
+                weights = [0.0] * len(rows)
+                weights[int(np.argmin(dists))] = 1.0
+            else:
+                lo = min(dists)
+                exps = [math.exp(-(d - lo) / tau) for d in dists]
+                weights = [e / sum(exps) for e in exps]
+            for row, w in zip(rows, weights):
+                add(row, lam * w, *ddist_y(row))
+        else:
+            for row in violated:
+                a, beta = data(row)
+                add(row, lam, *_ddist(a, beta, target))
+    return dc, grads[0][0], grads[0][1], grads[1][0], grads[1][1]
