@@ -8,6 +8,7 @@ they move tensors to and from the host.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -129,14 +130,21 @@ class LayerOptions:
         return options, recipe
 
     def solve(
-        self, c: Any, A: Any, b: Any, ids: Any = None, start: Any = None
+        self,
+        c: Any,
+        A: Any,
+        b: Any,
+        ids: Any = None,
+        start: Any = None,
+        A_eq: Any = None,
+        b_eq: Any = None,
     ) -> tuple[ILPProblem, BatchSolution]:
         """The forward pass on host arrays: the validated problem and its solutions.
 
         ``ids`` (one per instance, for ``memory``) and ``start`` (warm starts ``(B, n)``)
-        are passed to ``solve_batch``.
+        are passed to ``solve_batch``; ``A_eq``, ``b_eq`` are optional equality rows.
         """
-        problem = make_problem(c, A, b, self.lb, self.ub)
+        problem = make_problem(c, A, b, self.lb, self.ub, A_eq, b_eq)
         result = solve_batch(
             self.solver,
             problem,
@@ -158,9 +166,13 @@ class LayerOptions:
     def gradients(
         self, problem: ILPProblem, y: np.ndarray, dy: np.ndarray, failed: np.ndarray
     ) -> Gradients:
-        """The backward pass: ``(dc, dA, db)`` in float64; failed instances give none."""
+        """The backward pass: ``(dc, dA, db, dA_eq, db_eq)`` in float64, in the problem's
+        layout (see ``input_gradient`` for the caller's); failed instances give none."""
         dy = np.where(failed[:, None], 0.0, dy)  # a failed solve says nothing about A, b, c
-        return combopt_gradients(
+        equalities = {}
+        if problem.num_equalities:
+            equalities = {"A_eq": problem.A_eq, "b_eq": problem.b_eq}
+        g = combopt_gradients(
             dy,
             y,
             problem.A,
@@ -169,4 +181,22 @@ class LayerOptions:
             problem.ub,
             tau=self.tau,
             implementation=self.backward,
+            **equalities,
         )
+        if equalities:
+            return g
+        return dataclasses.replace(
+            g, dA_eq=np.zeros_like(problem.A_eq), db_eq=np.zeros_like(problem.b_eq)
+        )
+
+
+def input_gradient(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A gradient in the problem's layout, in the layout of the input of ``shape``.
+
+    A shared input beside a per-instance one (``A (m, n)`` with ``A_eq (B, m_eq, n)``, or
+    the other way round) was repeated over the batch, so its gradient is summed back over
+    it; otherwise this is a reshape (e.g. ``c (n,)`` for a batch of one).
+    """
+    if value.ndim == len(shape) + 1:
+        value = value.sum(axis=0)
+    return value.reshape(shape)

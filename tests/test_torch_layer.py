@@ -196,3 +196,55 @@ def test_combopt_net_trains_its_constraints(rc):
     ((y - rc["y_train"][:8]) ** 2).mean().backward()
     torch.optim.SGD(net.parameters(), lr=0.1).step()
     assert any(not torch.equal(p0, p) for p0, p in zip(before, net.parameters()))
+
+
+def _equality_data(seed=0, B=6, n=6):
+    """Shared ``<=`` rows and equality rows that ``y`` meets exactly, in a [-1, 1] box."""
+    rng = np.random.default_rng(seed)
+    A = rng.integers(-2, 3, size=(2, n)).astype(float)
+    b = A @ rng.integers(-1, 2, size=n) + 1.0
+    A_eq = rng.integers(-1, 2, size=(2, n)).astype(float)
+    A_eq[~A_eq.any(axis=1), 0] = 1.0
+    b_eq = A_eq @ rng.integers(-1, 2, size=n)
+    return rng.normal(size=(B, n)), A, b, A_eq, b_eq, rng.normal(size=(B, n))
+
+
+def test_equality_rows_are_met_and_get_the_rule_gradient():
+    c, A, b, A_eq, b_eq, w = _equality_data()
+    layer = ILPLayer(-1, 1, solver="highs", tau=0.5)
+    ts = [torch.tensor(x, requires_grad=True) for x in (c, A, b, A_eq, b_eq)]
+    y, info = layer(ts[0], ts[1], ts[2], return_info=True, A_eq=ts[3], b_eq=ts[4])
+    assert (info.status == int(Status.OPTIMAL)).all()
+    np.testing.assert_allclose(y.detach().numpy() @ A_eq.T, np.broadcast_to(b_eq, (6, 2)))
+    (y * torch.tensor(w)).sum().backward()
+    want = combopt_gradients(
+        w, y.detach().numpy(), A, b, np.full(6, -1.0), np.ones(6), 0.5, A_eq=A_eq, b_eq=b_eq
+    )
+    for t, g in zip(ts, (want.dc, want.dA, want.db, want.dA_eq, want.db_eq)):
+        np.testing.assert_allclose(t.grad.numpy(), g, atol=1e-12)
+    assert ts[3].grad.abs().sum() > 0
+
+
+def test_shared_equalities_beside_per_instance_rows_sum_their_gradient():
+    c, A, b, A_eq, b_eq, w = _equality_data(seed=1)
+    layer = ILPLayer(-1, 1, solver="highs")
+    A3 = torch.tensor(np.repeat(A[None], 6, 0), requires_grad=True)
+    b3 = torch.tensor(np.repeat(b[None], 6, 0), requires_grad=True)
+    shared = [torch.tensor(x, requires_grad=True) for x in (A_eq, b_eq)]
+    y = layer(torch.tensor(c), A3, b3, A_eq=shared[0], b_eq=shared[1])
+    (y * torch.tensor(w)).sum().backward()
+    per = [torch.tensor(np.repeat(x[None], 6, 0), requires_grad=True) for x in (A_eq, b_eq)]
+    y2 = layer(torch.tensor(c), A3.detach(), b3.detach(), A_eq=per[0], b_eq=per[1])
+    (y2 * torch.tensor(w)).sum().backward()
+    torch.testing.assert_close(y, y2)
+    assert shared[0].grad.shape == A_eq.shape
+    torch.testing.assert_close(shared[0].grad, per[0].grad.sum(0))
+    torch.testing.assert_close(shared[1].grad, per[1].grad.sum(0))
+
+
+def test_equality_rows_need_both_tensors():
+    c, A, b, A_eq, _, _ = _equality_data()
+    with pytest.raises(ProblemValidationError, match="^b_eq: equality rows need both"):
+        ILPLayer(-1, 1, solver="highs")(
+            torch.tensor(c), torch.tensor(A), torch.tensor(b), A_eq=torch.tensor(A_eq)
+        )

@@ -20,13 +20,14 @@ import numpy as np
 from combopt_core import (
     Executor,
     ILPSolver,
+    ProblemValidationError,
     SolutionCache,
     SolutionMemory,
     SolutionPool,
     Status,
     make_problem,
 )
-from combopt_core.layer import LayerOptions
+from combopt_core.layer import LayerOptions, input_gradient
 
 
 class ILPInfo(NamedTuple):
@@ -43,9 +44,11 @@ class ILPInfo(NamedTuple):
 
 
 @functools.lru_cache(maxsize=256)
-def _check_shapes(c_shape: tuple, A_shape: tuple, b_shape: tuple, lb: Any, ub: Any) -> int:
-    """Validate the layout with ``make_problem`` on zeros; return the batch size ``B``."""
-    problem = make_problem(np.zeros(c_shape), np.zeros(A_shape), np.zeros(b_shape), lb, ub)
+def _check_shapes(c_shape: tuple, lb: Any, ub: Any, *row_shapes: tuple) -> int:
+    """Validate the layout with ``make_problem`` on zeros (``row_shapes``: those of ``A, b,
+    A_eq, b_eq``); return the batch size ``B``."""
+    rows = [np.zeros(shape) for shape in row_shapes]
+    problem = make_problem(np.zeros(c_shape), rows[0], rows[1], lb, ub, rows[2], rows[3])
     return problem.batch_size
 
 
@@ -59,10 +62,12 @@ def _float_dtype(x: jax.Array) -> Any:
 
 
 def _build(options: LayerOptions):
-    """The ``custom_vjp`` function ``(c, A, b) -> (y, status, objective)`` for ``options``."""
+    """The ``custom_vjp`` function ``(c, A, b, A_eq, b_eq) -> (y, status, objective)`` for
+    ``options``."""
 
-    def host_solve(c, A, b):
-        _, result = options.solve(np.asarray(c), np.asarray(A), np.asarray(b))
+    def host_solve(c, A, b, A_eq, b_eq):
+        rows = [np.asarray(x) for x in (A, b, A_eq, b_eq)]
+        _, result = options.solve(np.asarray(c), rows[0], rows[1], None, None, *rows[2:])
         dtype = np.asarray(c).dtype
         return (
             result.y.reshape(np.shape(c)).astype(dtype),
@@ -70,51 +75,50 @@ def _build(options: LayerOptions):
             result.objective.astype(dtype),
         )
 
-    def host_grad(dy, y, A, b, status):
+    def host_grad(dy, y, A, b, A_eq, b_eq, status):
         c0 = np.zeros(np.shape(y), dtype=np.float64)
-        problem = make_problem(c0, np.asarray(A), np.asarray(b), options.lb, options.ub)
+        rows = [np.asarray(x) for x in (A, b, A_eq, b_eq)]
+        problem = make_problem(c0, rows[0], rows[1], options.lb, options.ub, *rows[2:])
         yy = np.asarray(y, dtype=np.float64).reshape(problem.c.shape)
         dy = np.asarray(dy, dtype=np.float64).reshape(yy.shape)
         g = options.gradients(problem, yy, dy, np.asarray(status) == int(Status.ERROR))
-        return (
-            g.dc.reshape(np.shape(y)).astype(np.asarray(y).dtype),
-            g.dA.reshape(np.shape(A)).astype(np.asarray(A).dtype),
-            g.db.reshape(np.shape(b)).astype(np.asarray(b).dtype),
+        values = (g.dc, g.dA, g.db, g.dA_eq, g.db_eq)
+        return tuple(
+            input_gradient(value, np.shape(x)).astype(np.asarray(x).dtype)
+            for value, x in zip(values, (y, A, b, A_eq, b_eq))
         )
 
-    def forward(c, A, b):
-        B = _check_shapes(c.shape, A.shape, b.shape, _hashable(options.lb), _hashable(options.ub))
+    def forward(c, A, b, A_eq, b_eq):
+        bounds = (_hashable(options.lb), _hashable(options.ub))
+        B = _check_shapes(c.shape, *bounds, A.shape, b.shape, A_eq.shape, b_eq.shape)
         shapes = (
             jax.ShapeDtypeStruct(c.shape, c.dtype),
             jax.ShapeDtypeStruct((B,), jnp.int32),
             jax.ShapeDtypeStruct((B,), c.dtype),
         )
-        return jax.pure_callback(host_solve, shapes, c, A, b, vmap_method="sequential")
+        return jax.pure_callback(host_solve, shapes, c, A, b, A_eq, b_eq, vmap_method="sequential")
 
     @jax.custom_vjp
-    def ilp(c, A, b):
-        return forward(c, A, b)
+    def ilp(c, A, b, A_eq, b_eq):
+        return forward(c, A, b, A_eq, b_eq)
 
-    def ilp_fwd(c, A, b):
-        y, status, objective = forward(c, A, b)
-        return (y, status, objective), (y, A, b, status)
+    def ilp_fwd(c, A, b, A_eq, b_eq):
+        y, status, objective = forward(c, A, b, A_eq, b_eq)
+        return (y, status, objective), (y, A, b, A_eq, b_eq, status)
 
     def ilp_bwd(residuals, cotangents):
-        y, A, b, status = residuals
+        *inputs, status = residuals
         dy = cotangents[0]
-        shapes = (
-            jax.ShapeDtypeStruct(y.shape, y.dtype),
-            jax.ShapeDtypeStruct(A.shape, A.dtype),
-            jax.ShapeDtypeStruct(b.shape, b.dtype),
-        )
-        return jax.pure_callback(host_grad, shapes, dy, y, A, b, status, vmap_method="sequential")
+        shapes = tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in inputs)
+        return jax.pure_callback(host_grad, shapes, dy, *inputs, status, vmap_method="sequential")
 
     ilp.defvjp(ilp_fwd, ilp_bwd)
     return ilp
 
 
 class ILPLayer:
-    """``y = argmin c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``, differentiable in c, A, b.
+    """``y = argmin c.y  s.t.  A y <= b,  A_eq y == b_eq,  lb <= y <= ub,  y integer``,
+    differentiable in c, A, b (and A_eq, b_eq).
 
     The JAX twin of ``combopt_torch.ILPLayer``: same arguments, same shapes, same gradients.
     The forward pass runs an unmodified ILP solver on the host CPU; the backward pass is the
@@ -126,7 +130,8 @@ class ILPLayer:
     skip, enumeration``); a ``memory`` keys samples by their exact cost vectors here.
 
     Call: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
-    shared ``(m,)``. Returns ``y`` shaped like ``c`` in ``c``'s floating dtype (integer
+    shared ``(m,)``; optional equality rows ``A_eq (B, m_eq, n)`` or shared ``(m_eq, n)``
+    and ``b_eq`` likewise (both or neither). Returns ``y`` shaped like ``c`` in ``c``'s floating dtype (integer
     inputs are promoted to JAX's default float), or ``(y, ILPInfo)`` with
     ``return_info=True``. An infeasible instance does not raise: it is flagged in
     ``ILPInfo.infeasible`` and still gets the gradient that pushes violated constraints out.
@@ -163,16 +168,35 @@ class ILPLayer:
     def solver(self) -> ILPSolver:
         return self.options.solver
 
-    def __call__(self, c: Any, A: Any, b: Any, return_info: bool = False):
+    def __call__(
+        self,
+        c: Any,
+        A: Any,
+        b: Any,
+        return_info: bool = False,
+        A_eq: Any = None,
+        b_eq: Any = None,
+    ):
         c = jnp.asarray(c)
         dtype = _float_dtype(c)
         c, A, b = c.astype(dtype), jnp.asarray(A, dtype=dtype), jnp.asarray(b, dtype=dtype)
-        if not any(isinstance(x, jax.core.Tracer) for x in (c, A, b)):
+        if (A_eq is None) != (b_eq is None):
+            given, missing = ("A_eq", "b_eq") if b_eq is None else ("b_eq", "A_eq")
+            raise ProblemValidationError(
+                f"{missing}: equality rows need both A_eq and b_eq; only {given} was given"
+            )
+        if A_eq is None:  # no equality rows, in A's layout (so that it stays as it is)
+            layout = A.shape[:-2] if A.ndim >= 2 else ()
+            A_eq = jnp.zeros((*layout, 0, c.shape[-1]), dtype)
+            b_eq = jnp.zeros((*layout, 0), dtype)
+        A_eq, b_eq = jnp.asarray(A_eq, dtype=dtype), jnp.asarray(b_eq, dtype=dtype)
+        if not any(isinstance(x, jax.core.Tracer) for x in (c, A, b, A_eq, b_eq)):
             # Eager call: raise the core's ProblemValidationError (NaN, inf) as is, rather
             # than wrapped in a callback error. Under jit the callback reports it.
             o = self.options
-            make_problem(np.asarray(c), np.asarray(A), np.asarray(b), o.lb, o.ub)
-        y, status, objective = self._ilp(c, A, b)
+            rows = [np.asarray(x) for x in (A, b, A_eq, b_eq)]
+            make_problem(np.asarray(c), rows[0], rows[1], o.lb, o.ub, *rows[2:])
+        y, status, objective = self._ilp(c, A, b, A_eq, b_eq)
         if not return_info:
             return y
         return y, ILPInfo(status, status == int(Status.INFEASIBLE), objective)

@@ -61,7 +61,8 @@ class SolverByName:
 
 
 class ILPLayer(SolverByName, nn.Module):
-    """``y = argmin c.y  s.t.  A y <= b,  lb <= y <= ub,  y integer``, differentiable in c, A, b.
+    """``y = argmin c.y  s.t.  A y <= b,  A_eq y == b_eq,  lb <= y <= ub,  y integer``,
+    differentiable in c, A, b (and A_eq, b_eq).
 
     The forward pass runs an unmodified ILP solver on the CPU; the backward pass is the
     CombOptNet gradient rule (``combopt_core.gradient``).
@@ -96,7 +97,10 @@ class ILPLayer(SolverByName, nn.Module):
             may pick another optimal point than the backend would.
 
     Forward: ``c (B, n)`` or ``(n,)``; ``A (B, m, n)`` or shared ``(m, n)``; ``b (B, m)`` or
-    shared ``(m,)``; optional ``ids`` (one hashable per instance, for ``memory``) and
+    shared ``(m,)``; optional equality rows ``A_eq (B, m_eq, n)`` or shared ``(m_eq, n)``
+    and ``b_eq`` likewise (gradients by the rule on both ``<=`` halves of each row, see
+    ``combopt_core.gradient``; a shared one beside a per-instance one gets its gradient
+    summed over the batch); optional ``ids`` (one hashable per instance, for ``memory``) and
     ``start`` (warm starts ``(B, n)``, e.g. the labels; used only where feasible). Returns
     ``y`` shaped like ``c``, or ``(y, ILPInfo)`` with ``return_info=True``. An infeasible instance does not raise: it is flagged in
     ``ILPInfo.infeasible`` and still gets the gradient that pushes violated constraints out.
@@ -160,8 +164,12 @@ class ILPLayer(SolverByName, nn.Module):
         return_info: bool = False,
         ids: Any = None,
         start: torch.Tensor | None = None,
+        A_eq: torch.Tensor | None = None,
+        b_eq: torch.Tensor | None = None,
     ):
-        y, status, objective, proof = ILPFunction.apply(c, A, b, self.options, ids, start)
+        y, status, objective, proof = ILPFunction.apply(
+            c, A, b, self.options, ids, start, A_eq, b_eq
+        )
         if not return_info:
             return y
         infeasible = status == int(Status.INFEASIBLE)

@@ -166,3 +166,46 @@ def test_backward_implementation_is_validated_and_used(monkeypatch):
     # the host callback's ValueError reaches the caller wrapped by JAX, message kept
     with pytest.raises((ValueError, jax.errors.JaxRuntimeError), match="COMBOPT_BACKWARD"):
         jax_vjp(ILPLayer(lb, ub), c, A, b, dy)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_equality_rows_match_the_core_and_the_torch_adapter(shared):
+    """Equality rows met by ``y`` and gradients in all five inputs, as the core's rule gives
+    and as the PyTorch layer returns."""
+    torch = pytest.importorskip("torch")
+    from combopt_torch import ILPLayer as TorchILPLayer
+
+    jax.config.update("jax_enable_x64", True)
+    try:
+        rng = np.random.default_rng(3)
+        B, n = 5, 6
+        A = rng.integers(-2, 3, size=(2, n)).astype(float)
+        b = A @ rng.integers(-1, 2, size=n) + 1.0
+        A_eq = rng.integers(-1, 2, size=(2, n)).astype(float)
+        A_eq[~A_eq.any(axis=1), 0] = 1.0
+        b_eq = A_eq @ rng.integers(-1, 2, size=n)
+        if not shared:
+            A_eq, b_eq = np.repeat(A_eq[None], B, 0), np.repeat(b_eq[None], B, 0)
+        c, dy = rng.normal(size=(B, n)), rng.normal(size=(B, n))
+        layer = ILPLayer(-1, 1, solver="highs")
+        inputs = [jnp.asarray(x) for x in (c, A, b, A_eq, b_eq)]
+        y, vjp = jax.vjp(lambda *x: layer(x[0], x[1], x[2], A_eq=x[3], b_eq=x[4]), *inputs)
+        grads = vjp(jnp.asarray(dy))
+        lhs = np.einsum("bmn,bn->bm", np.broadcast_to(A_eq, (B, 2, n)), np.asarray(y))
+        np.testing.assert_allclose(lhs, np.broadcast_to(b_eq, lhs.shape))
+        # per-instance equalities make the problem per instance: A's gradient is summed back
+        p = make_problem(c, A, b, -1, 1, A_eq, b_eq)
+        want = combopt_gradients(
+            dy, np.asarray(y), p.A, p.b, p.lb, p.ub, 0.5, A_eq=p.A_eq, b_eq=p.b_eq
+        )
+        values = (want.dc, want.dA, want.db, want.dA_eq, want.db_eq)
+        for g, w, x in zip(grads, values, (c, A, b, A_eq, b_eq)):
+            np.testing.assert_allclose(np.asarray(g), w.sum(0) if w.ndim > x.ndim else w)
+        ts = [torch.tensor(x, requires_grad=True) for x in (c, A, b, A_eq, b_eq)]
+        TorchILPLayer(-1, 1, solver="highs")(*ts[:3], A_eq=ts[3], b_eq=ts[4]).backward(
+            torch.tensor(dy)
+        )
+        for g, t in zip(grads, ts):
+            np.testing.assert_allclose(np.asarray(g), t.grad.numpy(), atol=1e-12)
+    finally:
+        jax.config.update("jax_enable_x64", False)
