@@ -248,3 +248,54 @@ def test_equality_rows_need_both_tensors():
         ILPLayer(-1, 1, solver="highs")(
             torch.tensor(c), torch.tensor(A), torch.tensor(b), A_eq=torch.tensor(A_eq)
         )
+
+
+def test_learnable_equalities_leave_the_inequality_initialisation_unchanged():
+    for parametrization in ("origin", "direct"):
+        plain = LearnableConstraints(3, 5, -1, 1, parametrization, generator=torch.Generator())
+        with_eq = LearnableConstraints(
+            3, 5, -1, 1, parametrization, generator=torch.Generator(), num_equalities=2
+        )
+        for x, y in zip(plain(), with_eq()):
+            torch.testing.assert_close(x, y)
+        A_eq, b_eq = with_eq.equalities()
+        assert A_eq.shape == (2, 5) and b_eq.shape == (2,)
+        assert plain.equalities()[0].shape == (0, 5)
+    eq = LearnableConstraints(0, 4, num_equalities=1)
+    a, beta = eq.equalities()
+    torch.testing.assert_close(a.norm(dim=-1), torch.ones(1))  # a unit normal ...
+    torch.testing.assert_close(beta, (a * eq.origins_eq).sum(-1))  # ... through its origin
+    with pytest.raises(ValueError, match="^num_equalities: need m_eq >= 0"):
+        LearnableConstraints(1, 4, num_equalities=-1)
+
+
+def test_generic_learned_equalities_have_no_integer_point():
+    """The documented caution: real-valued equality rows miss every integer point."""
+    net = CombOptNet(
+        6, 2, -1, 1, solver="highs", num_equalities=1, generator=torch.Generator().manual_seed(0)
+    )
+    _, info = net(torch.randn(8, 6, dtype=torch.float64), return_info=True)
+    assert info.infeasible.all()
+
+
+def test_learned_equalities_train_with_given_per_instance_rows():
+    """``direct`` equality rows set to integral values, plus per-instance given rows: the
+    forward meets both, and the learned rows get a gradient."""
+    torch.manual_seed(0)
+    net = CombOptNet(6, 1, 0, 1, parametrization="direct", solver="highs", num_equalities=1)
+    with torch.no_grad():
+        net.constraints.A_eq.copy_(torch.tensor([[1.0, 1, 1, 0, 0, 0]]))
+        net.constraints.b_eq.fill_(1.0)
+        net.constraints.A.zero_()
+        net.constraints.b.fill_(1.0)
+    B = 8
+    given = torch.zeros(B, 1, 6, dtype=torch.float64)
+    given[torch.arange(B), 0, 3 + torch.arange(B) % 3] = 1.0  # y_{3 + i % 3} = 1
+    c = torch.randn(B, 6, dtype=torch.float64)
+    y = net(c, A_eq=given, b_eq=torch.ones(B, 1, dtype=torch.float64))
+    assert torch.all(y[:, :3].sum(1) == 1)
+    assert torch.all(y[torch.arange(B), 3 + torch.arange(B) % 3] == 1)
+    (y * torch.randn_like(y)).sum().backward()
+    assert net.constraints.A_eq.grad.abs().sum() > 0 and net.constraints.b_eq.grad is not None
+    with pytest.raises(ProblemValidationError, match="^b_eq: equality rows need both"):
+        net(c, A_eq=given)
