@@ -6,7 +6,9 @@ Every test takes the ``combopt_backend`` fixture of the kit's pytest plugin
 collect them in a test module of your own with
 ``from combopt_core.testing.conformance import *``. A backend is asked only what its
 ``BackendSpec.limits`` allow: a refused generated example is dropped, a refused fixed
-problem skips its test with the reason.
+problem skips its test with the reason. Problems with equality rows reach a backend as the
+batch solver hands them over (``checks.asked``): as they are when it declares
+``supports_equalities``, else with each equality as its two ``<=`` halves.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from ..batch import solve, solve_batch
 from ..cli import main as cli_main
 from ..limits import BackendLimits
 from ..registry import DEFAULT_BACKEND, SOLVER_ENV_VAR, get_solver
-from ..result import Status
+from ..result import BatchSolution, Solution, Status
 from ..spec import ILPInstance, make_problem
-from .checks import FEAS_TOL, OBJ_RTOL, backend_limits
+from .checks import FEAS_TOL, OBJ_RTOL, asked, backend_limits
 from .problems import (
     MEDIUM_CASES,
+    equality_chunk,
+    equality_instances,
     hard_instances,
     infeasible_shared_chunk,
     medium_instances,
@@ -37,7 +41,13 @@ from .problems import (
     thread_batch,
     wide_box,
 )
-from .strategies import CONFORMANCE_SETTINGS, integer_infeasible_ilps, small_ilps
+from .strategies import (
+    CONFORMANCE_SETTINGS,
+    equality_infeasible_ilps,
+    integer_infeasible_ilps,
+    small_ilps,
+    small_ilps_with_equalities,
+)
 
 RANDOM_CONSTRAINTS = random_constraints()
 LABEL_GAP = 1e-4  # Gurobi's default relative MIP gap, at which the paper's labels were solved
@@ -58,10 +68,14 @@ def _skip_if_refused(limits: BackendLimits, inst: ILPInstance) -> None:
 @given(inst=small_ilps())
 def test_matches_bruteforce(combopt_backend, combopt_solver, combopt_limits, combopt_check, inst):
     """Same status and objective as enumeration; a point from the optimal set (ties allowed)."""
-    name, check = combopt_backend, combopt_check
     assume(combopt_limits.refuses(inst) is None)
+    _against_the_oracle(combopt_backend, combopt_solver, combopt_check, inst)
+
+
+def _against_the_oracle(name: str, solver, check, inst: ILPInstance) -> None:
+    """``solver``'s answer to ``inst`` (as the batch solver would ask it) is enumeration's."""
     truth = enumerate_optima(inst)
-    sol = combopt_solver.solve(inst)
+    sol = solver.solve(asked(solver, inst))
     check.count(name)
     if truth.optimal.shape[0] == 0:
         check.infeasible(name, sol)
@@ -252,6 +266,89 @@ def test_solve_many_respects_the_time_limit(
         assert sol.status == Status.TIME_LIMIT, f"{name}: {sol.status.name} {sol.message}"
         if sol.y is not None:
             combopt_check.feasible_point(name, problem.instance(i), sol)
+
+
+# --- equality rows ------------------------------------------------------------------------
+
+
+@CONFORMANCE_SETTINGS
+@given(inst=small_ilps_with_equalities())
+def test_equalities_match_bruteforce(
+    combopt_backend, combopt_solver, combopt_limits, combopt_check, inst
+):
+    """Equality rows ``A_eq y == b_eq`` beside ``<=`` rows: enumeration's status, objective
+    and optimal set."""
+    assume(combopt_limits.refuses(inst) is None)
+    _against_the_oracle(combopt_backend, combopt_solver, combopt_check, inst)
+
+
+@CONFORMANCE_SETTINGS
+@given(inst=equality_infeasible_ilps())
+def test_integer_infeasible_equality_is_reported(
+    combopt_backend, combopt_solver, combopt_limits, combopt_check, inst
+):
+    """One equality row ``2 y0 + 2 y1 == 1``: LP-feasible, no integer point."""
+    assume(combopt_limits.refuses(inst) is None)
+    combopt_check.count(combopt_backend)
+    sol = combopt_solver.solve(asked(combopt_solver, inst))
+    combopt_check.infeasible(combopt_backend, sol)
+
+
+@pytest.mark.parametrize("problem", sorted(equality_instances()))
+def test_fixed_equality_problems(
+    combopt_backend, combopt_solver, combopt_limits, combopt_check, problem
+):
+    """Each fixed equality problem, asked directly and through ``solve_batch`` (which
+    verifies every point, equalities included): enumeration's answer both ways."""
+    name, inst = combopt_backend, equality_instances()[problem]
+    _skip_if_refused(combopt_limits, inst)
+    _against_the_oracle(name, combopt_solver, combopt_check, inst)
+    truth = enumerate_optima(inst)
+    batch = make_problem(inst.c[None], inst.A, inst.b, inst.lb, inst.ub, inst.A_eq, inst.b_eq)
+    sol = _solutions(solve_batch(combopt_solver, batch, workers=1))[0]
+    if truth.optimal.shape[0] == 0:
+        combopt_check.infeasible(name, sol)
+    else:
+        combopt_check.optimal(name, inst, sol, truth.objective)
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "per-instance"])
+def test_equality_chunk_through_solve_batch_and_solve_many(
+    combopt_backend, combopt_solver, combopt_limits, combopt_check, shared
+):
+    """A chunk with equality rows (per instance: one set repeated back to back, one out of
+    reach, one differing only in ``b_eq``): ``solve_batch`` on 1 and 2 workers and, where the
+    backend has it, ``solve_many`` give enumeration's answer for every instance."""
+    name, solver = combopt_backend, combopt_solver
+    problem = equality_chunk(shared)
+    _skip_if_refused(combopt_limits, problem.instance(0))
+    truths = [enumerate_optima(problem.instance(i)) for i in range(problem.batch_size)]
+    answers = [_solutions(solve_batch(solver, problem, workers=w)) for w in (1, 2)]
+    if hasattr(solver, "solve_many"):
+        answers.append(list(solver.solve_many(asked(solver, problem))))
+    for i, truth in enumerate(truths):
+        for answer in answers:
+            combopt_check.count(name)
+            if truth.optimal.shape[0] == 0:
+                combopt_check.infeasible(name, answer[i])
+            else:
+                combopt_check.optimal(name, problem.instance(i), answer[i], truth.objective)
+    if not shared:
+        assert truths[1].optimal.shape[0] == 0  # the out-of-reach instance is in the chunk
+    assert sum(t.optimal.shape[0] > 0 for t in truths) >= problem.batch_size // 2
+
+
+def _solutions(result: BatchSolution) -> list[Solution]:
+    """A batch's answers as one ``Solution`` per instance (``y`` only where it has one)."""
+    return [
+        Solution(
+            result.y[i] if result.has_solution[i] else None,
+            Status(result.status[i]),
+            float(result.objective[i]),
+            message=result.messages[i],
+        )
+        for i in range(len(result.status))
+    ]
 
 
 # --- selection: argument > $COMBOPT_SOLVER > default, the CLI -------------------------------

@@ -107,10 +107,11 @@ def medium_instances(case: str) -> list[ILPInstance]:
 
 
 def hard_instances() -> list[ILPInstance]:
-    """Instances no backend finishes in a millisecond, largest first: 100 binaries under 20
-    random rows, then 20 binaries under 8 equal rows (2^20 points, for enumeration)."""
+    """Instances no backend finishes in a millisecond, largest first: 150 binaries under 30
+    random rows (Gurobi without presolve solved some 100 x 20 ones within 1 ms), then 20
+    binaries under 8 equal rows (2^20 points, for enumeration)."""
     return [
-        medium(np.random.default_rng(7), 100, 20, 0, 1),
+        medium(np.random.default_rng(7), 150, 30, 0, 1),
         make_problem(np.ones(20), np.ones((8, 20)), np.full(8, 10.0), 0, 1).instance(0),
     ]
 
@@ -141,6 +142,70 @@ def infeasible_shared_chunk() -> ILPProblem:
     """A shared constraint set ``2 y0 + 2 y1 == 1`` with no integer point, three costs."""
     A = np.array([[2.0, 2.0, 0.0], [-2.0, -2.0, 0.0]])
     return make_problem(np.eye(3), A, np.array([1.0, -1.0]), 0, 1)
+
+
+def equality_instances() -> dict[str, ILPInstance]:
+    """Fixed problems with equality rows ``A_eq y == b_eq``, by name.
+
+    ``assignment``: two "exactly one of three" rows and a ``<=`` row over 6 binaries,
+    continuous costs (one optimum); ``no-integer-point``: the single equality
+    ``2 y0 + 2 y1 == 1`` (LP-feasible, integer-infeasible); ``out-of-reach``:
+    ``y0 + y1 + y2 == 4`` over binaries; ``mixed``: two equalities and two ``<=`` rows on a
+    1/4 grid over ``[-2, 2]^5`` with negative coefficients; ``equalities-only``: ``m = 0``.
+    """
+    rng = np.random.default_rng(31)
+    one_of = np.kron(np.eye(2), np.ones(3))  # y0 + y1 + y2 == 1, y3 + y4 + y5 == 1
+    mixed_eq = np.array([[1.0, -2.0, 0.5, 0.0, 1.0], [0.0, 1.0, 1.0, -1.0, 0.0]])
+    mixed_le = rng.integers(-4, 5, (2, 5)) / 4.0
+    point = np.array([1.0, 1.0, -2.0, 0.0, 2.0])
+    problems = {
+        "assignment": make_problem(
+            rng.uniform(-1, 1, 6), [[1.0, 0, 0, 1, 0, 0]], [1.0], 0, 1, one_of, np.ones(2)
+        ),
+        "no-integer-point": make_problem(
+            rng.uniform(-1, 1, 3), np.zeros((0, 3)), np.zeros(0), 0, 1, [[2.0, 2.0, 0]], [1.0]
+        ),
+        "out-of-reach": make_problem(
+            -np.ones(4), [[0, 0, 0, 1.0]], [1.0], 0, 1, [[1.0, 1.0, 1.0, 0]], [4.0]
+        ),
+        "mixed": make_problem(
+            rng.uniform(-1, 1, 5),
+            mixed_le,
+            mixed_le @ point + 0.25,
+            -2,
+            2,
+            mixed_eq,
+            mixed_eq @ point,
+        ),
+        "equalities-only": make_problem(
+            rng.uniform(-1, 1, 4), np.zeros((0, 4)), np.zeros(0), -1, 1, [[1.0, 1, 1, 1]], [2.0]
+        ),
+    }
+    return {name: problem.instance(0) for name, problem in problems.items()}
+
+
+def equality_chunk(shared: bool, batch: int = 10) -> ILPProblem:
+    """A ``solve_many`` chunk with equality rows (``y0 + y1 + y2 == k`` and a 1/4-grid row)
+    and ``<=`` rows, box ``[-1, 1]^6``, continuous costs. Per-instance: instances 3-5 repeat
+    one constraint set (a kept model is reused), 1 asks ``y0 + y1 + y2 == 4`` (out of reach),
+    7 differs from 6 only in ``b_eq``."""
+    rng = np.random.default_rng(41 if shared else 42)
+    n = 6
+    A_eq = np.array([[1.0, 1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.5, -0.25, 1.0]])
+    A = rng.integers(-4, 5, (2, n)) / 4.0
+    b = np.full(2, 1.0)
+    c = rng.uniform(-1, 1, (batch, n))
+    if shared:
+        return make_problem(c, A, b, -1, 1, A_eq, np.array([1.0, 0.25]))
+    A_eq = np.repeat(A_eq[None], batch, 0)
+    A_eq[:, 1, 3:] += rng.integers(-1, 2, (batch, 3)) / 4.0
+    b_eq = np.stack([rng.integers(-2, 3, batch).astype(float), np.full(batch, 0.25)], 1)
+    A_eq[3:6], b_eq[3:6] = A_eq[3], b_eq[3]
+    b_eq[1, 0] = 4.0
+    A_eq[7], b_eq[7] = A_eq[6], b_eq[6] + np.array([1.0, 0.0])
+    return make_problem(
+        c, np.repeat(A[None], batch, 0), np.repeat(b[None], batch, 0), -1, 1, A_eq, b_eq
+    )
 
 
 @cache
@@ -198,9 +263,16 @@ def conformance_problems() -> Iterator[ConformanceProblem]:
             f"solve-many-{label}", solve_many_chunk(shared), "a chunk for solve_many"
         )
     yield ConformanceProblem("infeasible-chunk", infeasible_shared_chunk(), "no integer point")
+    for name, inst in equality_instances().items():
+        yield ConformanceProblem(f"equality-{name}", _batch(inst), "equality rows")
+    for shared in (True, False):
+        label = "shared" if shared else "per-instance"
+        yield ConformanceProblem(
+            f"equality-chunk-{label}", equality_chunk(shared), "equality rows in a chunk"
+        )
     for i, inst in enumerate(hard_instances()):
         yield ConformanceProblem(f"hard-{i}", _batch(inst), "time limits")
 
 
 def _batch(inst: ILPInstance) -> ILPProblem:
-    return make_problem(inst.c[None], inst.A, inst.b, inst.lb, inst.ub)
+    return make_problem(inst.c[None], inst.A, inst.b, inst.lb, inst.ub, inst.A_eq, inst.b_eq)

@@ -74,3 +74,29 @@ def integer_infeasible_ilps(draw) -> ILPInstance:
     A = np.vstack([np.hstack([base.A, np.zeros((base.num_constraints, extra))]), row, -row])
     b = np.concatenate([base.b, [1.0, -1.0]])
     return make_problem(pad(base.c, 0.0), A, b, lb, ub).instance(0)
+
+
+@st.composite
+def small_ilps_with_equalities(draw, max_vars: int = 5, max_width: int = 3) -> ILPInstance:
+    """``small_ilps`` plus 1-2 equality rows on a grid: through a box point drawn with them
+    (feasible unless the ``<=`` rows cut that point off) or at a grid value (often no
+    integer point)."""
+    base = draw(small_ilps(max_vars=max_vars, max_width=max_width))
+    n, m_eq = base.num_vars, draw(st.integers(1, 2))
+    A_eq = _grid(draw, (m_eq, n), -4, 4).reshape(m_eq, n)
+    if draw(st.booleans()):
+        steps = draw(arrays(np.int64, n, elements=st.integers(0, max_width)))
+        b_eq = A_eq @ np.minimum(base.lb + steps, base.ub)
+    else:
+        b_eq = _grid(draw, (m_eq,), -8, 8)
+    return make_problem(base.c, base.A, base.b, base.lb, base.ub, A_eq, b_eq).instance(0)
+
+
+@st.composite
+def equality_infeasible_ilps(draw) -> ILPInstance:
+    """``2 y_0 + 2 y_1 == 1`` as one equality row, plus random rows: LP-feasible,
+    integer-infeasible."""
+    base = draw(integer_infeasible_ilps())
+    A, b = base.A[:-2], base.b[:-2]  # without the two <= halves of the same row
+    row = base.A[-2:-1]
+    return make_problem(base.c, A, b, base.lb, base.ub, row, [1.0]).instance(0)
