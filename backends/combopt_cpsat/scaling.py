@@ -49,7 +49,8 @@ class ScaledRows:
         coef: ``(k, n)`` int64 coefficients of the rows kept.
         relaxed, tight: ``(k,)`` int64 right-hand sides (relaxation and restriction).
         rows: ``(k,)`` indices of the original rows kept (all-zero and redundant rows go).
-        trivially_infeasible: an all-zero row with ``b_i < 0`` makes the problem infeasible.
+        trivially_infeasible: an all-zero row with ``b_i < -feas_tol * max(1, |b_i|)`` makes
+            the problem infeasible.
     """
 
     coef: np.ndarray
@@ -87,7 +88,8 @@ def scale_rows(
         )
     maxabs = np.abs(A).max(axis=1, initial=0.0)
     zero = maxabs == 0.0
-    trivially_infeasible = bool(np.any(b[zero] < 0.0))
+    # 0 <= b_i holds to the same tolerance as every other row
+    trivially_infeasible = bool(np.any(b[zero] < -feas_tol * np.maximum(1.0, np.abs(b[zero]))))
     keep = np.flatnonzero(~zero)
     _, exponent = np.frexp(maxabs[keep])  # maxabs in [2**(e-1), 2**e)
     k = bits - exponent

@@ -305,7 +305,7 @@ class CpSatSolver:
         whole chunk at once.
         """
         if loaded.relaxed is None:
-            why = "an all-zero row of A has b < 0"
+            why = "an all-zero row of A has b < 0 (or of A_eq has b_eq != 0)"
             return [Solution(None, Status.INFEASIBLE, message=why) for _ in costs]
         objective = scale_objective(costs, loaded.lb, loaded.ub)
         runs = [
