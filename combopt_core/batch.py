@@ -31,7 +31,7 @@ from .conditioning import condition, restore
 from .enumeration import check_enumeration, solve_by_enumeration, worth_enumerating
 from .errors import ProblemValidationError
 from .executors import Executor, default_workers, resolve_executor, subproblem
-from .failures import check_on_error, warn_failed
+from .failures import check_not_all_failed, check_on_error, warn_failed
 from .memory import SolutionMemory, instance_digests
 from .registry import get_solver
 from .result import BatchSolution, Solution
@@ -76,7 +76,9 @@ def solve_batch(
         on_error: a backend failure on one instance (it raises or returns
             ``Status.ERROR``) ``"raise"``-s a ``SolverError``, or is ``"flag"``-ged as
             ``Status.ERROR`` with the fallback point and a ``RuntimeWarning`` while the
-            rest is solved. Time-outs never raise: see ``Status.TIME_LIMIT``.
+            rest is solved. Time-outs never raise: see ``Status.TIME_LIMIT``. Permanent
+            failures raise ``PermanentSolverError`` either way: a licence or size limit, an
+            option the solver rejects, or the same error on every instance (two or more).
         executor: ``None``/``"auto"`` (what the backend declares), ``"serial"``,
             ``"threads"``, ``"processes"``, ``"ray"``, or an ``Executor`` instance.
         cache: an opt-in ``SolutionCache``: instances seen before are not solved again.
@@ -101,6 +103,9 @@ def solve_batch(
     (same objective). Proofs: see ``combopt_core.result.Proof``.
 
     Raises:
+        PermanentSolverError: a failure no instance escapes (see ``on_error``).
+        KeyboardInterrupt: Ctrl-C; the running solves are stopped first (on backends with
+            ``interrupt()``, every built-in one), so nothing of the batch keeps running.
         SolverError: naming the backend and the instance, when the backend fails (with
             ``on_error="raise"``) or returns a malformed answer, or (with ``verify``) a point
             that is not a feasible integer point.
@@ -142,6 +147,10 @@ def solve_batch(
         chunk = problem if len(todo) == B else subproblem(problem, todo)
         conditioned = condition(chunk)  # exact power-of-two scaling: same argmin
         solved = chosen.run(solver, conditioned.problem, time_limit, on_error)
+        # the same error on every instance is the backend's, not theirs: raised, not flagged
+        check_not_all_failed(
+            [s for i, s in enumerate(solved) if i not in conditioned.extreme], solver.name
+        )
         solved = restore(solved, conditioned, solver.name, on_error, todo)
         for i, solution in zip(todo, solved):
             solutions[i] = solution

@@ -25,3 +25,10 @@ class BackendUnavailableError(CombOptError, RuntimeError):
 
 class SolverError(CombOptError, RuntimeError):
     """A backend failed on an instance, or returned a point that violates the problem."""
+
+
+class PermanentSolverError(SolverError):
+    """A backend cannot solve the batch at all, whatever the instance: a licence or size
+    limit, an option the solver rejects, a broken installation, or the same error on every
+    instance of the batch. Raised even under ``on_error="flag"``, where flagging every
+    instance would let training go on with zero gradients."""

@@ -15,6 +15,13 @@ is garbage collected, and at interpreter exit, so no worker outlives its owner.
 Results do not depend on the executor or worker count, except that on instances with
 several optimal points a backend that reuses models may return a different (equally
 optimal) point when the solve order changes.
+
+Ctrl-C: called from the main thread, every executor keeps the solves off it, so that the
+main thread waits where ``KeyboardInterrupt`` reaches it at once; the batch is then
+abandoned: queued chunks are cancelled, running solves interrupted (the backend's
+``interrupt()``, ``combopt_core.interrupts``), and the process pool's workers killed (a
+new pool starts on next use). ``solve_batch`` returns control when the running solves
+have stopped, with nothing of the batch left running.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import numpy as np
 
 from .errors import SolverError
 from .failures import gather, settle, solve_one
+from .interrupts import interrupt, interruptible
 from .result import Solution
 from .solver import ILPSolver
 from .spec import ILPProblem
@@ -98,6 +106,8 @@ def subproblem(problem: ILPProblem, indices: Sequence[int] | slice) -> ILPProble
         shared=problem.shared,
         start=None if problem.start is None else problem.start[pick],
         has_start=None if problem.start is None else problem.has_start[pick],
+        A_eq=problem.A_eq if problem.shared else problem.A_eq[pick],
+        b_eq=problem.b_eq if problem.shared else problem.b_eq[pick],
     )
 
 
@@ -106,8 +116,6 @@ def solve_chunk(
     chunk: ILPProblem,
     time_limit: float | None,
     offset: int = 0,
-        A_eq=problem.A_eq if problem.shared else problem.A_eq[pick],
-        b_eq=problem.b_eq if problem.shared else problem.b_eq[pick],
     on_error: str = "raise",
     stop: threading.Event | None = None,
 ) -> list[Solution]:
@@ -142,9 +150,7 @@ def solve_chunk(
         for i in range(chunk.batch_size):
             if stop is not None and stop.is_set():
                 break
-            solutions.append(
-                solve_one(solver, chunk.instance(i), offset + i, time_limit, on_error)
-            )
+            solutions.append(solve_one(solver, chunk.instance(i), offset + i, time_limit, on_error))
     except BaseException:
         if stop is not None:
             stop.set()  # the other chunks stop at once, before the caller even wakes up
@@ -197,7 +203,12 @@ class Executor(abc.ABC):
 
 
 class SerialExecutor(Executor):
-    """Every instance in the calling thread (one worker)."""
+    """Every instance in order, one at a time (one worker).
+
+    In the calling thread, except for a backend with ``interrupt()`` called from the main
+    thread: then on one helper thread (shared by the process), so that Ctrl-C reaches the
+    waiting main thread at once and stops the running solve.
+    """
 
     kind = "serial"
 
@@ -207,7 +218,34 @@ class SerialExecutor(Executor):
             raise ValueError(f"workers: a serial executor has exactly 1 worker, got {workers}")
 
     def run(self, solver, problem, time_limit=None, on_error="raise"):
-        return solve_chunk(solver, problem, time_limit, on_error=on_error)
+        if not (interruptible(solver) and threading.current_thread() is threading.main_thread()):
+            return solve_chunk(solver, problem, time_limit, on_error=on_error)
+        stop = threading.Event()
+        job = _helper().submit(solve_chunk, solver, problem, time_limit, 0, on_error, stop)
+        return gather([job], on_abort=_stop_and_interrupt(solver, stop))[0]
+
+
+def _stop_and_interrupt(solver: ILPSolver, stop: threading.Event):
+    """``on_abort`` for ``gather``: no new instance starts, the running solves are stopped."""
+
+    def abort(exc: BaseException) -> bool:
+        stop.set()
+        interrupt(solver)
+        return False  # the running solves end by themselves
+
+    return abort
+
+
+_HELPER: ThreadPoolExecutor | None = None
+
+
+def _helper() -> ThreadPoolExecutor:
+    """The process's one helper thread for serial batches (made on first use)."""
+    global _HELPER
+    with _SHARED_LOCK:
+        if _HELPER is None:
+            _HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="combopt-serial")
+        return _HELPER
 
 
 class _PoolExecutor(Executor):
@@ -223,8 +261,16 @@ class _PoolExecutor(Executor):
     def _make_pool(self) -> _FuturesExecutor: ...
 
     @abc.abstractmethod
-    def _submit(self, pool, solver, chunk: ILPProblem, time_limit, offset: int, on_error: str,
-                stop: threading.Event): ...
+    def _submit(
+        self,
+        pool,
+        solver,
+        chunk: ILPProblem,
+        time_limit,
+        offset: int,
+        on_error: str,
+        stop: threading.Event,
+    ): ...
 
     def _get_pool(self) -> _FuturesExecutor:
         with self._lock:
@@ -240,12 +286,13 @@ class _PoolExecutor(Executor):
         pool = self._get_pool()
         stop = threading.Event()
         futures = [
-            self._submit(pool, solver, subproblem(problem, slice(a, b)), time_limit, a, on_error,
-                         stop)
+            self._submit(
+                pool, solver, subproblem(problem, slice(a, b)), time_limit, a, on_error, stop
+            )
             for a, b in chunk_bounds(problem.batch_size, self.workers)
         ]
         try:
-            chunks = gather(futures, on_abort=stop.set)
+            chunks = gather(futures, on_abort=self._aborter(solver, stop))
         except BrokenExecutor as exc:
             raise SolverError(
                 f"{type(self).__name__}: a worker died while solving for backend "
@@ -254,6 +301,10 @@ class _PoolExecutor(Executor):
                 "`if __name__ == '__main__':`"
             ) from exc
         return [s for chunk in chunks for s in chunk]
+
+    def _aborter(self, solver: ILPSolver, stop: threading.Event):
+        """``on_abort`` for ``gather`` (see :func:`_stop_and_interrupt`)."""
+        return _stop_and_interrupt(solver, stop)
 
     def close(self) -> None:
         with self._lock:
@@ -343,9 +394,32 @@ class ProcessExecutor(_PoolExecutor):
         return payload
 
     def _submit(self, pool, solver, chunk, time_limit, offset, on_error, stop):
-        # A threading.Event does not cross processes; workers see Ctrl-C themselves.
+        # A threading.Event does not cross processes: on Ctrl-C the workers are killed.
         key, data = self._payload(solver)
         return pool.submit(_solve_chunk_in_worker, key, data, chunk, time_limit, offset, on_error)
+
+    def _aborter(self, solver, stop):
+        """On ``KeyboardInterrupt`` kill the workers (their solves cannot be reached from
+        here; a new pool starts on next use); after an error, let the running chunks end."""
+
+        def abort(exc: BaseException) -> bool:
+            if isinstance(exc, KeyboardInterrupt):
+                self._kill_workers()
+                return True  # nothing of the batch runs any more
+            return False
+
+        return abort
+
+    def _kill_workers(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        self._finalizer.detach()
+        processes = getattr(pool, "_processes", None) or {}  # concurrent.futures' record
+        for process in list(processes.values()):
+            process.kill()
+        _shutdown(pool)  # joins the pool's manager thread, which reaps the killed workers
 
 
 # Solvers unpickled in a worker process, by payload digest; a few, most recent last.
@@ -354,7 +428,11 @@ _WORKER_SOLVERS_MAX = 4
 
 
 def _solve_chunk_in_worker(
-    key: str, data: bytes, chunk: ILPProblem, time_limit: float | None, offset: int,
+    key: str,
+    data: bytes,
+    chunk: ILPProblem,
+    time_limit: float | None,
+    offset: int,
     on_error: str,
 ) -> list[Solution]:
     solver = _WORKER_SOLVERS.get(key)
@@ -401,11 +479,15 @@ def shared_executor(kind: str, workers: int | None = None) -> Executor:
 
 def close_shared_executors() -> None:
     """Close every shared executor (their workers exit); new ones are made on next use."""
+    global _HELPER
     with _SHARED_LOCK:
         executors = list(_SHARED.values())
         _SHARED.clear()
+        helper, _HELPER = _HELPER, None
     for executor in executors:
         executor.close()
+    if helper is not None:
+        _shutdown(helper)
 
 
 atexit.register(close_shared_executors)
@@ -414,8 +496,9 @@ atexit.register(close_shared_executors)
 def _forget_shared_in_child() -> None:
     """A forked child starts with no shared executors: the parent's pool threads do not
     exist there, and submitting to their queues would hang (e.g. DataLoader workers)."""
-    global _SHARED_LOCK
+    global _SHARED_LOCK, _HELPER
     _SHARED.clear()
+    _HELPER = None
     _SHARED_LOCK = threading.Lock()
 
 

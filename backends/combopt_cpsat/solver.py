@@ -13,6 +13,10 @@ answers exactly as a fresh one would, ties included.
 
 Warm starts: an instance's ``start`` (a feasible point the core has checked) becomes the
 model's solution hint for that solve only; CP-SAT still proves optimality.
+
+Interrupts: ``interrupt()`` (Ctrl-C, see ``combopt_core.interrupts``) calls
+``stop_search()`` on every ``CpSolver`` solving now; the stopped solve raises
+``KeyboardInterrupt`` (never a time-out or a feasible point).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
+from combopt_core.interrupts import RunningSolves
 from combopt_core.verify import FEASIBILITY_TOL
 
 from .options import check_options, set_options
@@ -215,6 +220,7 @@ class CpSatSolver:
             check_options(self._options)
         self.reuse_model = bool(reuse_model)
         self._local = threading.local()
+        self._running = RunningSolves(cp_model.CpSolver.stop_search)
 
     def __getstate__(self) -> dict:
         return {
@@ -227,6 +233,12 @@ class CpSatSolver:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
+        self._running = RunningSolves(cp_model.CpSolver.stop_search)
+
+    def interrupt(self) -> None:
+        """Stop every solve of this solver running now (any thread): each raises
+        ``KeyboardInterrupt``."""
+        self._running.stop()
 
     def _cp_solver(self) -> cp_model.CpSolver:
         """The thread's ``CpSolver``, its parameters set once (the time limit per solve)."""
@@ -270,7 +282,8 @@ class CpSatSolver:
             else:
                 params.max_time_in_seconds = max(float(time_limit), 1e-6)
         start = time.perf_counter()
-        code = solver.solve(model)
+        with self._running.solving(solver):
+            code = solver.solve(model)
         seconds = time.perf_counter() - start
         y = None
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):

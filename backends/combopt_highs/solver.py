@@ -10,6 +10,10 @@ incumbent, which stays feasible since the constraints did not change.
 Warm starts: an instance's ``start`` (a feasible point the core has checked) is handed to
 ``setSolution`` before the run, as HiGHS's first incumbent; the search still proves
 optimality.
+
+Interrupts: ``interrupt()`` (Ctrl-C, see ``combopt_core.interrupts``) sets a flag that a
+MIP interrupt callback on each ``Highs`` object reads (thousands of times a second during
+the search, at no measurable cost); the stopped solve raises ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import highspy
 import numpy as np
 
 from combopt_core import ConstraintSet, ILPInstance, ILPProblem, Solution, Status
+from combopt_core.interrupts import RunningSolves
 from combopt_core.verify import FEASIBILITY_TOL
 
 from .options import check_options
@@ -67,9 +72,19 @@ class _Loaded:
     def __init__(self, highs: highspy.Highs) -> None:
         self.highs = highs
         self.constraints: ConstraintSet | None = None  # those of the loaded model
+        self.stop = False  # set from another thread to end the running solve
+        highs.cbMipInterrupt.subscribe(self._check_stop)
+
+    def _check_stop(self, event) -> None:
+        if self.stop:
+            event.interrupt()
 
     def holds(self, instance: ILPInstance) -> bool:
         return self.constraints is not None and self.constraints.matches(instance)
+
+
+def _stop(loaded: _Loaded) -> None:
+    loaded.stop = True
 
 
 class HighsSolver:
@@ -97,6 +112,7 @@ class HighsSolver:
             check_options(self._options, _new_highs())
         self.reuse_model = bool(reuse_model)
         self._local = threading.local()
+        self._running = RunningSolves(_stop)
 
     def __getstate__(self) -> dict:
         return {"_options": self._options, "reuse_model": self.reuse_model}
@@ -104,6 +120,12 @@ class HighsSolver:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
+        self._running = RunningSolves(_stop)
+
+    def interrupt(self) -> None:
+        """Stop every solve of this solver running now (any thread): each raises
+        ``KeyboardInterrupt``."""
+        self._running.stop()
 
     def _loaded(self) -> _Loaded:
         loaded = getattr(self._local, "loaded", None)
@@ -157,34 +179,37 @@ class HighsSolver:
         return loaded
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None) -> Solution:
-        h = self._load(instance).highs
-        return self._solve_loaded(h, instance.c, time_limit, instance.start)
+        loaded = self._load(instance)
+        return self._solve_loaded(loaded, instance.c, time_limit, instance.start)
 
     def solve_many(self, problem: ILPProblem, time_limit: float | None = None) -> list[Solution]:
         """Solve a chunk in order; a shared constraint set is loaded (or checked) once."""
         if not (problem.shared and self.reuse_model):
             return [self.solve(problem.instance(i), time_limit) for i in range(problem.batch_size)]
-        h = self._load(problem.instance(0)).highs
+        loaded = self._load(problem.instance(0))
         return [
-            self._solve_loaded(h, problem.c[i], time_limit, problem.instance(i).start)
+            self._solve_loaded(loaded, problem.c[i], time_limit, problem.instance(i).start)
             for i in range(problem.batch_size)
         ]
 
     def _solve_loaded(
         self,
-        h: highspy.Highs,
+        loaded: _Loaded,
         c: np.ndarray,
         time_limit: float | None,
         start: np.ndarray | None = None,
     ) -> Solution:
         """Set the costs ``c`` (and the warm start, if any) on the loaded model and solve it."""
+        h = loaded.highs
         n = c.shape[0]
         h.changeColsCost(n, np.arange(n, dtype=np.int32), c)
         if start is not None:  # a checked feasible point: HiGHS's first incumbent
             h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(start, dtype=np.float64))
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else _INF)
         start = time.perf_counter()
-        h.run()
+        loaded.stop = False
+        with self._running.solving(loaded):
+            h.run()
         elapsed = time.perf_counter() - start
         status = h.getModelStatus()
         has_point = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible

@@ -8,6 +8,10 @@ bounds only what differs (costs, coefficients, right-hand sides) is changed, aft
 ``misc/transsolsorig = False`` keeps ``freeTransform()`` from storing the previous solve's
 solutions, which SCIP would otherwise try as starting points (and which could then decide
 among tied optima).
+
+Interrupts: ``interrupt()`` (Ctrl-C, see ``combopt_core.interrupts``) calls
+``interruptSolve()`` on every model solving now; the stopped solve raises
+``KeyboardInterrupt`` and its model is rebuilt next time.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import pyscipopt
 
 from combopt_core import ILPInstance, ILPProblem, Solution, Status
+from combopt_core.interrupts import RunningSolves
 
 from .options import check_options
 
@@ -84,6 +89,7 @@ class ScipSolver:
             check_options(self._options)
         self._reuse = bool(reuse_model)
         self._local = threading.local()
+        self._running = RunningSolves(pyscipopt.Model.interruptSolve)
 
     def __getstate__(self) -> dict:
         return {"_options": self._options, "_reuse": self._reuse}
@@ -91,6 +97,12 @@ class ScipSolver:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
+        self._running = RunningSolves(pyscipopt.Model.interruptSolve)
+
+    def interrupt(self) -> None:
+        """Stop every solve of this solver running now (any thread): each raises
+        ``KeyboardInterrupt``."""
+        self._running.stop()
 
     def _build(self, inst: ILPInstance) -> _Cached:
         model = pyscipopt.Model()
@@ -209,11 +221,12 @@ class ScipSolver:
             model.addSol(hint, free=True)
         start = time.perf_counter()
         try:
-            if _HAS_NOGIL:
-                model.optimizeNogil()
-            else:
-                model.optimize()
-        except Exception:
+            with self._running.solving(model):
+                if _HAS_NOGIL:
+                    model.optimizeNogil()
+                else:
+                    model.optimize()
+        except BaseException:
             self._local.cached = None  # never reuse a model left in an unknown stage
             raise
         elapsed = time.perf_counter() - start
