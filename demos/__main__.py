@@ -19,6 +19,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "set-cover": ("demos.set_cover", "Weighted Set Covering (paper Sec. 4.2)"),
     "knapsack": ("demos.knapsack", "KNAPSACK from sentence descriptions (paper Sec. 4.3)"),
     "keypoints": ("demos.keypoints", "Keypoint matching, synthetic and SPair-71k (Sec. 4.4)"),
+    "sudoku": ("demos.sudoku", "Sudoku 4x4 / 6x6 / 9x9 with learned rules, beside an MLP"),
     "cost-rules": ("demos.cost_rules", "Cost rules beside CombOptNet's on a fixed ILP"),
     "merge-results": ("demos.merge_results", "One report from the CSVs of several synthetic runs"),
 }

@@ -1,0 +1,262 @@
+"""``python -m demos sudoku``: learn the rules of Sudoku with CombOptNet, beside an MLP.
+
+``--quick`` runs 4x4 symbolic Sudoku for about a minute (the true-rule ILP, the MLP, and
+CombOptNet for a fixed training-time budget) and prints the table. A full run trains every
+``--size`` x ``--input`` x ``--methods`` x ``--seeds`` and writes ``results.csv``,
+``results.md`` and the figures under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from combopt_core.registry import DEFAULT_BACKEND, SOLVER_ENV_VAR
+
+from . import figure
+from .experiment import METHODS, Record, Setting, load_data, run
+from .train import Protocol
+
+DEFAULT_OUT = Path("docs/results/sudoku")
+DEFAULT_TRAIN = {4: 1000, 6: 3000, 9: 10000}
+# Defaults of what the command line leaves unset; --train None: DEFAULT_TRAIN per size.
+FULL = {"size": [4, 6, 9], "seeds": [0, 1, 2], "test": 1000, "epochs": 20, "mlp_epochs": 100}
+QUICK = {
+    "size": [4],
+    "seeds": [0],
+    "train": 500,
+    "test": 200,
+    "epochs": 3,
+    "mlp_epochs": 30,
+    "max_seconds": 20.0,
+}
+MLP_LR = 1e-3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m demos sudoku", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="4x4 symbolic, about a minute, no files")
+    p.add_argument(
+        "--size",
+        type=int,
+        nargs="+",
+        choices=(4, 6, 9),
+        default=None,
+        help="grid sizes (default: 4 6 9)",
+    )
+    p.add_argument("--input", nargs="+", choices=("symbolic", "visual"), default=["symbolic"])
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="(default: 0 1 2)")
+    p.add_argument(
+        "--train",
+        type=int,
+        default=None,
+        help="training puzzles, validation carved from them (default: 1,000 / 3,000 "
+        "/ 10,000 for 4x4 / 6x6 / 9x9)",
+    )
+    p.add_argument("--test", type=int, default=None, help="test puzzles (default: 1,000)")
+    p.add_argument(
+        "--test-split",
+        choices=("test", "hard"),
+        default="test",
+        help="'hard': at most 25 givens at 9x9 (default: test, about 36)",
+    )
+    p.add_argument(
+        "--m",
+        type=int,
+        default=None,
+        help="learned constraints (default: 4 s^2, as many as the true rules)",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="(default: 20; --quick: 3)")
+    p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (the paper's)")
+    p.add_argument(
+        "--mlp-epochs",
+        type=int,
+        default=None,
+        help=f"the MLP's epochs, at learning rate {MLP_LR} (default: 100; --quick: 30)",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="stop a run's training after this much training time (forward + "
+        "backward); the run is reported with its steps and flagged 'stopped' "
+        "(default: none; --quick: 20)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="seconds per ILP solve (default: none, every answer proven optimal); "
+        "a run with a limit is marked 'not exact' and counts its test time-outs",
+    )
+    p.add_argument(
+        "--solver",
+        default=None,
+        help=f"combopt backend (default: ${SOLVER_ENV_VAR}, else {DEFAULT_BACKEND})",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"where results go (default: {DEFAULT_OUT}; --quick: nowhere)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    return p
+
+
+def _check(args: argparse.Namespace) -> None:
+    for name in ("train", "test", "m", "epochs", "mlp_epochs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')}: must be at least 1, got {value}")
+    if args.train is not None and args.train < 10:
+        raise ValueError(
+            f"--train: need at least 10 puzzles to carve a validation split, got {args.train}"
+        )
+
+
+def table(rows: Sequence[dict]) -> str:
+    """Markdown: mean +- std over seeds of each (size, input, method)."""
+    keys = sorted({(int(r["size"]), r["input"], r["method"], r["test_split"]) for r in rows})
+    head = (
+        "| grid | input | method | test split | seeds | board acc. (%) | cell acc. (%) | "
+        "steps | train time (s): ILP fwd / bwd / rest | test s/puzzle |"
+    )
+    lines = [head, "|" + "---|" * 10]
+    for size, inp, method, split in keys:
+        group = [
+            r
+            for r in rows
+            if (int(r["size"]), r["input"], r["method"], r["test_split"])
+            == (size, inp, method, split)
+        ]
+
+        def stat(field: str, fmt: str = ".1f", group=group) -> str:
+            v = np.array([float(r[field]) for r in group])
+            return f"{v.mean():{fmt}} ± {v.std():{fmt}}" if len(v) > 1 else f"{v[0]:{fmt}}"
+
+        stopped = " (stopped)" if any(str(r["stopped"]) == "True" for r in group) else ""
+        limit = group[0]["time_limit"]
+        if limit not in (None, ""):
+            outs = sum(int(r["time_outs"]) for r in group)
+            method = f"{method} (limit {float(limit):g} s/ILP, not exact: {outs} test time-outs)"
+        times = " / ".join(
+            f"{np.mean([float(r[f]) for r in group]):.0f}"
+            for f in ("seconds_forward", "seconds_backward", "seconds_rest")
+        )
+        lines.append(
+            f"| {size}x{size} | {inp} | {method} | {split} | {len(group)} | {stat('test_board')} "
+            f"| {stat('test_cell')} | {stat('steps', '.0f')}{stopped} | {times} | "
+            f"{stat('test_seconds_per_puzzle', '.3f')} |"
+        )
+    return "\n".join(lines)
+
+
+def write_csv(records: Sequence[Record], path: Path) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=[x.name for x in fields(Record)])
+        w.writeheader()
+        for r in records:
+            w.writerow(asdict(r))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _check(args)
+    defaults = QUICK if args.quick else FULL
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    sizes = args.size
+    solver = args.solver or os.environ.get(SOLVER_ENV_VAR) or DEFAULT_BACKEND
+    out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
+    protocol_args = {
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "max_seconds": args.max_seconds,
+        "verbose": not args.quiet,
+    }
+    log = print if not args.quiet else (lambda *a, **k: None)
+
+    records, boards, step_runs, rule_runs = [], [], [], []
+    for size in sizes:
+        for inp in args.input:
+            num_train = args.train or DEFAULT_TRAIN[size]
+            print(
+                f"== {size}x{size} {inp}: {num_train} training puzzles (10 % validation), "
+                f"{args.test} {args.test_split} puzzles; ILP backend {solver}",
+                flush=True,
+            )
+            base = Setting(
+                size,
+                inp == "visual",
+                "rules",
+                0,
+                num_train,
+                args.test,
+                args.m or 4 * size * size,
+                solver,
+                test_split=args.test_split,
+                time_limit=args.time_limit,
+            )
+            data = load_data(base)
+            for method in args.methods:
+                for seed in args.seeds if method != "rules" or inp == "visual" else [0]:
+                    setting = Setting(**{**asdict(base), "method": method, "seed": seed})
+                    log(f"-- {method}, seed {seed}")
+                    protocol = Protocol(seed=seed, **protocol_args)
+                    if method == "mlp":
+                        protocol = replace(protocol, epochs=args.mlp_epochs, lr=MLP_LR)
+                    record, extras = run(setting, protocol, data, log)
+                    records.append(record)
+                    print(
+                        f"{size}x{size} {inp} {method} seed {seed}: test board "
+                        f"{record.test_board:.1f} %, cell {record.test_cell:.1f} %, "
+                        f"{record.steps} steps{' (stopped)' if record.stopped else ''}",
+                        flush=True,
+                    )
+                    label = f"{size}x{size} {inp} seed {seed}"
+                    if method == "comboptnet":
+                        step_runs.append((label, extras["step_forward"]))
+                        rule_runs.append((label, extras["A"], size))
+                    if seed == args.seeds[0] and method in ("comboptnet", "rules"):
+                        boards.append((f"{size}x{size} {inp} {method}", data["test"], extras))
+                    if out is not None:
+                        out.mkdir(parents=True, exist_ok=True)
+                        write_csv(records, out / "results.csv")  # as the runs go
+    rows = [asdict(r) for r in records]
+    text = table(rows)
+    print(text)
+    if out is not None:
+        _write_report(out, rows, text, step_runs, rule_runs, boards, argv)
+    return 0
+
+
+def _write_report(out, rows, text, step_runs, rule_runs, boards, argv) -> None:
+    command = "python -m demos sudoku " + shlex.join(sys.argv[1:] if argv is None else argv)
+    figure.plot_accuracy(rows, out / "accuracy.png")
+    if step_runs:
+        figure.plot_step_times(step_runs, out / "step_times.png")
+        figure.plot_rules(rule_runs, out / "rules.png")
+    for label, (test_set, test_in), extras in boards:
+        name = label.replace(" ", "_") + ".png"
+        index = test_in.get("image_index")
+        figure.draw_boards(
+            test_set.puzzles[:3],
+            extras["grids"][:3],
+            test_set.solutions[:3],
+            out / f"boards_{name}",
+            None if index is None else index[:3].numpy(),
+            label,
+        )
+    (out / "results.md").write_text(f"Reproduce: `{command}`\n\n{text}\n")
+    print(f"wrote {out / 'results.csv'}, {out / 'results.md'} and the figures")

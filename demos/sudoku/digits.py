@@ -1,0 +1,66 @@
+"""Visual Sudoku: every given digit drawn as a handwritten digit image.
+
+Images are scikit-learn's bundled handwritten digits (``sklearn.datasets.load_digits``:
+1,797 grayscale 8x8 images, shipped inside the package, no download), scaled to ``[0, 1]``.
+Each digit's images are split once (seeded) into a training pool (60 %) and a test pool
+(40 %), so training and test puzzles never share an image; the validation puzzles, carved
+from training, draw from the training pool.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+TRAIN_SHARE = 0.6
+
+
+@lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return (d.images / 16.0).astype(np.float32), d.target.astype(np.int64)
+
+
+def pools(pool: str, seed: int = 0) -> dict[int, np.ndarray]:
+    """``{digit: indices into the image set}`` of ``pool`` (``"train"`` or ``"test"``)."""
+    if pool not in ("train", "test"):
+        raise ValueError(f"pool: expected 'train' or 'test', got {pool!r}")
+    _, labels = _digits()
+    rng = np.random.default_rng([seed, 7])
+    out = {}
+    for digit in range(1, 10):
+        idx = rng.permutation(np.flatnonzero(labels == digit))
+        cut = int(TRAIN_SHARE * len(idx))
+        out[digit] = idx[:cut] if pool == "train" else idx[cut:]
+    return out
+
+
+def draw_images(puzzles: np.ndarray, pool: str, seed: int = 0) -> np.ndarray:
+    """Image indices ``(N, s, s)`` for the givens of ``puzzles`` (``-1`` at blanks).
+
+    Each given gets an image of its digit drawn (seeded) from ``pool``.
+    """
+    choice = pools(pool, seed)
+    rng = np.random.default_rng([seed, 11, 0 if pool == "train" else 1])
+    out = np.full(puzzles.shape, -1, dtype=np.int64)
+    for digit, idx in choice.items():
+        where = puzzles == digit
+        out[where] = rng.choice(idx, size=int(where.sum()))
+    return out
+
+
+def images(index: np.ndarray) -> np.ndarray:
+    """The ``(..., 8, 8)`` images of ``index`` (zeros where ``index`` is ``-1``)."""
+    pictures, _ = _digits()
+    out = pictures[np.maximum(index, 0)]
+    out[index < 0] = 0.0
+    return out
+
+
+def labels(index: np.ndarray) -> np.ndarray:
+    """The digit labels of image indices (``0`` where ``index`` is ``-1``)."""
+    _, digit = _digits()
+    return np.where(index >= 0, digit[np.maximum(index, 0)], 0)

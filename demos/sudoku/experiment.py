@@ -1,0 +1,161 @@
+"""One run per (size, input, method, seed): data, model, training, one record.
+
+Methods: ``comboptnet`` (learned rules, the exact ILP solved in every training step),
+``mlp`` (the neural baseline without an ILP) and ``rules`` (the same ILP layer with the
+true rules and no training: a check of the encoding and the cost of one exact solve).
+Data are seeded by ``data_seed`` alone, so the seeds of a size share their puzzles and vary
+the initialisation and the batch order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data import SudokuSet, dataset
+from .digits import draw_images
+from .ilp import true_rules
+from .model import SudokuCombOptNet, SudokuMLP
+from .train import Protocol, RunResult, encode, predict, scores, train
+
+METHODS = ("comboptnet", "mlp", "rules")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one run trains on and how."""
+
+    size: int
+    visual: bool
+    method: str
+    seed: int
+    num_train: int
+    num_test: int
+    num_constraints: int
+    solver: str
+    val_fraction: float = 0.1
+    data_seed: int = 0
+    test_split: str = "test"
+    time_limit: float | None = None  # seconds per ILP solve; None: every answer proven
+
+
+@dataclass
+class Record:
+    """One row of the results CSV. Accuracies in percent, times in seconds."""
+
+    size: int
+    input: str
+    method: str
+    seed: int
+    num_train: int
+    num_test: int
+    test_split: str
+    learned_constraints: int
+    solver: str
+    time_limit: float | None
+    time_outs: int  # test puzzles whose solve hit time_limit (their answer is unproven)
+    epochs: int
+    lr: float
+    steps: int
+    stopped: bool
+    best_epoch: int
+    val_board: float
+    test_board: float
+    test_cell: float
+    seconds_forward: float
+    seconds_backward: float
+    seconds_rest: float
+    median_step_forward: float
+    last_step_forward: float
+    test_seconds_per_puzzle: float
+
+
+def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dict]]:
+    """``{"fit", "val", "test"}``: each a set and its model inputs (images if visual)."""
+    s = setting
+    train_set = dataset(s.size, "train", s.num_train, s.data_seed, progress)
+    test_set = dataset(s.size, s.test_split, s.num_test, s.data_seed, progress)
+    fit, val = train_set.validation_split(s.val_fraction, s.data_seed)
+
+    def inputs(data: SudokuSet, pool: str) -> dict:
+        return encode(data, draw_images(data.puzzles, pool, s.data_seed) if s.visual else None)
+
+    return {
+        "fit": (fit, inputs(fit, "train")),
+        "val": (val, inputs(val, "train")),
+        "test": (test_set, inputs(test_set, "test")),
+    }
+
+
+def build_model(setting: Setting) -> torch.nn.Module:
+    s = setting
+    torch.manual_seed(s.seed)
+    if s.method == "mlp":
+        return SudokuMLP(s.size, visual=s.visual)
+    return SudokuCombOptNet(
+        s.size,
+        s.num_constraints,
+        visual=s.visual,
+        rules=true_rules(s.size) if s.method == "rules" else None,
+        solver=s.solver,
+        workers=1,
+        time_limit=s.time_limit,
+        generator=torch.Generator().manual_seed(s.seed),
+    )
+
+
+def run(setting: Setting, protocol: Protocol, data: dict, log=print) -> tuple[Record, dict]:
+    """Train (unless ``rules``) and test one setting; returns the record and, for the
+    figures, the model's test predictions and learned constraints."""
+    if setting.method not in METHODS:
+        raise ValueError(f"method: expected one of {METHODS}, got {setting.method!r}")
+    model = build_model(setting)
+    if setting.method == "rules" and not setting.visual:
+        result = RunResult(0, float("nan"), 0.0, 0.0, 0.0, 0.0, 0.0)
+        protocol_used = Protocol(epochs=1, lr=protocol.lr)
+    else:
+        # visual rules: the CNN is trained under the true rules
+        result = train(model, data["fit"], data["val"], protocol, log)
+        protocol_used = protocol
+    test_set, test_in = data["test"]
+    t = time.perf_counter()
+    grids, time_outs = predict(model, test_in, protocol.eval_batch_size)
+    per_puzzle = (time.perf_counter() - t) / len(test_set)
+    result.test_board, result.test_cell = scores(grids, test_set)
+    steps = np.asarray(result.step_forward)
+    record = Record(
+        size=setting.size,
+        input="visual" if setting.visual else "symbolic",
+        method=setting.method,
+        seed=setting.seed,
+        num_train=setting.num_train,
+        num_test=setting.num_test,
+        test_split=setting.test_split,
+        learned_constraints=setting.num_constraints if setting.method == "comboptnet" else 0,
+        solver=setting.solver if setting.method != "mlp" else "",
+        time_limit=setting.time_limit if setting.method != "mlp" else None,
+        time_outs=time_outs,
+        epochs=protocol_used.epochs,
+        lr=protocol_used.lr,
+        steps=result.steps,
+        stopped=result.stopped,
+        best_epoch=result.best_epoch,
+        val_board=100 * result.val_board,
+        test_board=100 * result.test_board,
+        test_cell=100 * result.test_cell,
+        seconds_forward=result.seconds_forward,
+        seconds_backward=result.seconds_backward,
+        seconds_rest=result.seconds_rest,
+        median_step_forward=float(np.median(steps)) if len(steps) else float("nan"),
+        last_step_forward=float(steps[-1]) if len(steps) else float("nan"),
+        test_seconds_per_puzzle=per_puzzle,
+    )
+    extras = {"grids": grids, "step_forward": result.step_forward, "val_curve": result.val_curve}
+    if hasattr(model, "ilp"):
+        with torch.no_grad():
+            A, b = model.constraints()
+        extras["A"], extras["b"] = A.double().numpy(), b.double().numpy()
+    return record, extras

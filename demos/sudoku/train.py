@@ -1,0 +1,207 @@
+"""Training and evaluation of the Sudoku models.
+
+Protocol: Adam, batch 8, the epoch kept is the one with the best validation board accuracy
+(validation carved from the training puzzles); the test split is scored once, with that
+epoch's weights. Losses: CombOptNet, the paper's MSE between solutions normalised to
+``[-0.5, 0.5]^n``; the MLP baseline, cross-entropy of each cell's digit.
+
+Metrics: board accuracy (every cell right) and cell accuracy over the blank cells. A point
+that is no grid (a cell with no digit or several) is wrong at those cells.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from combopt_core import Status
+from demos.progress import progress_bar
+
+from . import digits
+from .data import SudokuSet
+from .ilp import decode, one_hot
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Hyperparameters of one training run."""
+
+    epochs: int = 20
+    lr: float = 5e-4
+    batch_size: int = 8
+    eval_batch_size: int = 100
+    seed: int = 0
+    max_seconds: float | None = None  # stop after the step that passes this training time
+    progress: bool = True  # a bar per epoch on a terminal
+    verbose: bool = True  # one line per epoch
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr: must be positive, got {self.lr}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds: must be positive or None, got {self.max_seconds}")
+
+
+@dataclass
+class RunResult:
+    """One training run. Accuracies are fractions; seconds are wall-clock."""
+
+    best_epoch: int  # 0: the initialisation was never beaten
+    val_board: float
+    test_board: float
+    test_cell: float
+    seconds_forward: float  # training forward passes: for CombOptNet, the ILP solves
+    seconds_backward: float  # loss.backward(): for CombOptNet, the gradient rule
+    seconds_rest: float  # optimiser steps, batching, validation
+    val_curve: list[float] = field(default_factory=list)  # board accuracy per epoch
+    loss_curve: list[float] = field(default_factory=list)
+    infeasible_share: list[float] = field(default_factory=list)  # per epoch, CombOptNet only
+    step_forward: list[float] = field(default_factory=list)  # seconds of each training forward
+    steps: int = 0  # training steps taken
+    stopped: bool = False  # training stopped at max_seconds before the last epoch ended
+
+    @property
+    def seconds(self) -> float:
+        return self.seconds_forward + self.seconds_backward + self.seconds_rest
+
+
+def encode(data: SudokuSet, image_index: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """Model inputs of a set: ``givens (N, s^3)`` one-hot, and with ``image_index``
+    (``digits.draw_images``) ``images (N, s^2, 8, 8)``, ``given (N, s^2)`` and the
+    ``image_index (N, s, s)`` itself (for the figures)."""
+    out = {"givens": torch.as_tensor(one_hot(data.puzzles))}
+    if image_index is not None:
+        n = len(data)
+        out["images"] = torch.as_tensor(digits.images(image_index)).reshape(n, -1, 8, 8)
+        out["given"] = torch.as_tensor(image_index.reshape(n, -1) >= 0, dtype=torch.float32)
+        out["image_index"] = torch.as_tensor(image_index)
+    return out
+
+
+def _take(batch: dict[str, torch.Tensor], idx) -> dict[str, torch.Tensor]:
+    return {k: v[idx] for k, v in batch.items()}
+
+
+def predict(
+    model: nn.Module, inputs: dict[str, torch.Tensor], batch_size: int
+) -> tuple[np.ndarray, int]:
+    """``(grids (N, s, s), time-outs)``: the decoded predictions in chunks of ``batch_size``,
+    and for an ILP model how many of its solves ended at the layer's time limit."""
+    was_training = model.training
+    model.eval()
+    out, time_outs = [], 0
+    n = len(next(iter(inputs.values())))
+    with torch.no_grad():
+        for s in range(0, n, batch_size):
+            chunk = _take(inputs, slice(s, s + batch_size))
+            if hasattr(model, "ilp"):
+                y, info = model(chunk, return_info=True)
+                time_outs += int((info.status == int(Status.TIME_LIMIT)).sum())
+            else:
+                y = model.predict(chunk)
+            out.append(decode(y.double().numpy(), model.size))
+    model.train(was_training)
+    return np.concatenate(out), time_outs
+
+
+def scores(grids: np.ndarray, data: SudokuSet) -> tuple[float, float]:
+    """``(board accuracy, cell accuracy over blanks)`` of predicted ``grids``."""
+    right = grids == data.solutions
+    blank = data.puzzles == 0
+    return float(right.all((1, 2)).mean()), float(right[blank].mean())
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {
+        k: v.detach().clone() for k, v in model.state_dict().items() if v.layout == torch.strided
+    }
+
+
+def train(
+    model: nn.Module,
+    fit: tuple[SudokuSet, dict[str, torch.Tensor]],
+    val: tuple[SudokuSet, dict[str, torch.Tensor]],
+    protocol: Protocol = Protocol(),
+    log=print,
+) -> RunResult:
+    """Train ``model`` (a ``SudokuCombOptNet`` or ``SudokuMLP``); weights end at the best
+    validation epoch (the caller scores the test split once, with ``predict``). ``fit``,
+    ``val``: each a set with its ``encode``-d inputs. The result's test fields stay 0."""
+    torch.manual_seed(protocol.seed)
+    fit_set, fit_in = fit
+    is_ilp = hasattr(model, "ilp")
+    target = torch.as_tensor(one_hot(fit_set.solutions))
+    labels = torch.as_tensor(fit_set.solutions.reshape(len(fit_set), -1).astype(np.int64) - 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=protocol.lr)
+    order_rng = torch.Generator().manual_seed(protocol.seed)
+    t_fwd = t_bwd = t_rest = 0.0
+
+    def validate() -> float:
+        return scores(predict(model, val[1], protocol.eval_batch_size)[0], val[0])[0]
+
+    start = t0 = time.perf_counter()
+    best_val, best_epoch, best_state = validate(), 0, _snapshot(model)
+    result = RunResult(0, best_val, 0.0, 0.0, 0.0, 0.0, 0.0)
+    t_rest += time.perf_counter() - t0
+    for epoch in range(1, protocol.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(fit_set), generator=order_rng)
+        steps = range(0, len(order), protocol.batch_size)
+        bar = progress_bar(steps, enabled=protocol.progress, desc=f"epoch {epoch}", leave=False)
+        loss_sum, infeasible, seen = 0.0, 0, 0
+        for s in bar:
+            idx = order[s : s + protocol.batch_size]
+            batch = _take(fit_in, idx)
+            t1 = time.perf_counter()
+            if is_ilp:
+                y, info = model(batch, return_info=True)
+                loss = ((y - target[idx]) ** 2).mean()  # (y - 1/2) - (y* - 1/2)
+                infeasible += int(info.infeasible.sum())
+            else:
+                logits = model(batch)
+                loss = nn.functional.cross_entropy(logits.transpose(1, 2), labels[idx])
+            t2 = time.perf_counter()
+            optimizer.zero_grad()
+            loss.backward()
+            t3 = time.perf_counter()
+            optimizer.step()
+            t_fwd += t2 - t1
+            t_bwd += t3 - t2
+            result.step_forward.append(t2 - t1)
+            result.steps += 1
+            loss_sum += loss.item() * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", best_val=f"{best_val:.3f}")
+            if protocol.max_seconds is not None and t_fwd + t_bwd > protocol.max_seconds:
+                result.stopped = True
+                break
+        v = validate()
+        result.val_curve.append(v)
+        result.loss_curve.append(loss_sum / seen)
+        result.infeasible_share.append(infeasible / seen if is_ilp else float("nan"))
+        if v > best_val:
+            best_val, best_epoch, best_state = v, epoch, _snapshot(model)
+        t_rest += time.perf_counter() - t0
+        if protocol.verbose:
+            extra = f"  infeasible {infeasible / seen:.2f}" if is_ilp else ""
+            log(
+                f"epoch {epoch:3d}/{protocol.epochs}  loss {loss_sum / seen:.4f}  "
+                f"val board acc {v:.3f}{extra}  ({time.perf_counter() - start:.0f} s)"
+            )
+        if result.stopped:
+            if protocol.verbose:
+                log(f"stopped after {result.steps} steps: training time passed max_seconds")
+            break
+    t_rest -= t_fwd + t_bwd
+    model.load_state_dict(best_state, strict=False)
+    result.best_epoch, result.val_board = best_epoch, best_val
+    result.seconds_forward, result.seconds_backward, result.seconds_rest = t_fwd, t_bwd, t_rest
+    return result
