@@ -154,8 +154,6 @@ def run(setting: Setting, protocol: Protocol, data: dict, log=print) -> tuple[Re
         test_seconds_per_puzzle=per_puzzle,
     )
     extras = {"grids": grids, "step_forward": result.step_forward, "val_curve": result.val_curve}
-    if hasattr(model, "ilp"):
-        with torch.no_grad():
-            A, b = model.constraints()
-        extras["A"], extras["b"] = A.double().numpy(), b.double().numpy()
+    if result.last_constraints is not None:  # the constraints training ended with
+        extras["A"], extras["b"] = result.last_constraints
     return record, extras

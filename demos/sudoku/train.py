@@ -36,6 +36,7 @@ class Protocol:
     eval_batch_size: int = 100
     seed: int = 0
     max_seconds: float | None = None  # stop after the step that passes this training time
+    # (forward + backward); the partial epoch is then not validated
     progress: bool = True  # a bar per epoch on a terminal
     verbose: bool = True  # one line per epoch
 
@@ -66,6 +67,7 @@ class RunResult:
     step_forward: list[float] = field(default_factory=list)  # seconds of each training forward
     steps: int = 0  # training steps taken
     stopped: bool = False  # training stopped at max_seconds before the last epoch ended
+    last_constraints: tuple[np.ndarray, np.ndarray] | None = None  # (A, b) after the last step
 
     @property
     def seconds(self) -> float:
@@ -183,10 +185,18 @@ def train(
             if protocol.max_seconds is not None and t_fwd + t_bwd > protocol.max_seconds:
                 result.stopped = True
                 break
-        v = validate()
-        result.val_curve.append(v)
         result.loss_curve.append(loss_sum / seen)
         result.infeasible_share.append(infeasible / seen if is_ilp else float("nan"))
+        if result.stopped:  # a partial epoch is not validated; the best validated weights stay
+            t_rest += time.perf_counter() - t0
+            if protocol.verbose:
+                log(
+                    f"stopped in epoch {epoch} after {result.steps} steps: training time passed "
+                    f"max_seconds  ({time.perf_counter() - start:.0f} s)"
+                )
+            break
+        v = validate()
+        result.val_curve.append(v)
         if v > best_val:
             best_val, best_epoch, best_state = v, epoch, _snapshot(model)
         t_rest += time.perf_counter() - t0
@@ -196,11 +206,10 @@ def train(
                 f"epoch {epoch:3d}/{protocol.epochs}  loss {loss_sum / seen:.4f}  "
                 f"val board acc {v:.3f}{extra}  ({time.perf_counter() - start:.0f} s)"
             )
-        if result.stopped:
-            if protocol.verbose:
-                log(f"stopped after {result.steps} steps: training time passed max_seconds")
-            break
     t_rest -= t_fwd + t_bwd
+    if is_ilp:
+        with torch.no_grad():
+            result.last_constraints = tuple(x.double().numpy() for x in model.constraints())
     model.load_state_dict(best_state, strict=False)
     result.best_epoch, result.val_board = best_epoch, best_val
     result.seconds_forward, result.seconds_backward, result.seconds_rest = t_fwd, t_bwd, t_rest
