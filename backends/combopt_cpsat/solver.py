@@ -190,6 +190,10 @@ class CpSatSolver:
         bits: target size ``2**bits`` of each row's largest scaled coefficient (default 24).
         presolve: run CP-SAT's presolve (off by default: faster on small models and avoids
             presolve's known wrong answers on huge coefficients).
+        Cutting planes are off too (``cut_level = 0``; CP-SAT's default is 1): on the ILPs
+        of constraint learning they cost more than they prune, 1.4-2.8x per ILP on Random
+        Constraints n = 16, 1.4-3x on the keypoint demo's n = 25 to 49, 1.5x on a 9x9
+        Sudoku. ``options={"cut_level": 1}`` restores them.
         options: extra ``SatParameters`` fields (name -> value), e.g. ``{"random_seed": 1}``;
             ``max_time_in_seconds`` here replaces the ``time_limit`` of every solve.
         reuse_model: keep each thread's scaled rows and model while ``A``, ``b`` and the
@@ -251,6 +255,7 @@ class CpSatSolver:
             params.cp_model_presolve = self.presolve
             params.absolute_gap_limit = 0.0
             params.relative_gap_limit = 0.0
+            params.cut_level = 0  # exact either way, faster here (see the docstring)
             set_options(params, self._options)
             self._local.solver = solver
         return solver

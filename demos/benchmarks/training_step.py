@@ -48,6 +48,7 @@ OBJ_TOL = 1e-9
 STOCK_OPTIONS = {
     "gurobi": {"Heuristics": 0.05, "Cuts": -1},
     "highs": {"mip_allow_restart": True},
+    "cpsat": {"cut_level": 1},
 }
 
 
