@@ -113,6 +113,12 @@ class _Loaded:
     constraints: ConstraintSet
 
 
+def _terminate(model: gp.Model) -> None:
+    """Stop ``model``'s running solve (looked up per call, not bound at import, so that a
+    patched ``gurobipy.Model`` in tests or tools does not break every solver)."""
+    model.terminate()
+
+
 class GurobiSolver:
     """Exact single-threaded Gurobi MIP solves.
 
@@ -138,7 +144,7 @@ class GurobiSolver:
             check_options(self._options)
         self.reuse_model = bool(reuse_model)
         self._local = threading.local()
-        self._running = RunningSolves(gp.Model.terminate)
+        self._running = RunningSolves(_terminate)
 
     def __getstate__(self) -> dict:
         # Environments and models stay with their threads; a copy starts its own.
@@ -147,7 +153,7 @@ class GurobiSolver:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
-        self._running = RunningSolves(gp.Model.terminate)
+        self._running = RunningSolves(_terminate)
 
     def interrupt(self) -> None:
         """Stop every solve of this solver running now (any thread): each raises

@@ -81,7 +81,9 @@ def test_threads_build_one_model_each(backend, builds):
 def test_unchanged_constraints_between_calls_are_not_rebuilt(backend, builds):
     solver = get_solver(backend)
     p = random_problem(5, 8, 3, shared=True, seed=1)
-    solve_batch(solver, p, executor=SerialExecutor())
+    # In this thread both times: models are kept per thread, and a serial batch called from
+    # the main thread runs on the executors' helper thread (so that Ctrl-C can stop it).
+    solver.solve_many(p)
     c = np.random.default_rng(9).uniform(-1, 1, (5, 8))
     q = make_problem(c, p.A.copy(), p.b.copy())  # equal values, new arrays
     got = [solver.solve(q.instance(i)) for i in range(q.batch_size)]  # solve() reuses too
