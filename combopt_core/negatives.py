@@ -1,0 +1,208 @@
+"""Negative samples around gold points, for learning constraints without a solver (ILP-Loss).
+
+Solver-free constraint learning (Nandwani, Ranjan, Mausam, Singla, NeurIPS 2022) keeps each
+gold point ``y*`` feasible and pushes nearby integer points out of the learned feasible set
+(or makes them costlier). This module draws those nearby points; the loss lives in the
+framework adapters (``combopt_torch.ilploss``).
+
+Conventions: gold points ``y (B, n)`` are integer points of the box ``lb <= y <= ub``
+(bounds rounded inwards to integers, ``ceil(lb)``, ``floor(ub)``); constraints read
+``A y <= b`` with ``A (m, n)`` shared or ``(B, m, n)`` per row, ``b (m,)`` or ``(B, m)``.
+Every negative returned is an integer point **of the box** and **differs from its row's gold
+point**, by construction (no mask). Negatives ``(B, K, n)`` float64; ``K`` is the same for
+every row. Duplicates may occur (two samplers, or two random draws, reaching one point).
+
+Samplers (all seeded through a ``numpy.random.Generator``):
+
+* neighbours: every point at L1 distance 1 (``y +- e_i``) inside the box. For a binary
+  coordinate that is the bit flip; a coordinate strictly inside its range gives two points.
+  The count per row must be fixed, so a coordinate at a bound of a non-binary range gives
+  its one in-box neighbour twice (``2n`` points a row; ``n`` when every range is binary).
+* k-hop: ``count`` points each at L1 distance exactly ``k``: ``k`` distinct coordinates
+  drawn at random, each moved by one step in a random direction that stays in the box.
+* projections: for each constraint row, the gold point projected onto the row's hyperplane
+  ``a . y = b``, rounded at random to a neighbouring integer point (``floor + Bernoulli of
+  the fraction``) and clipped to the box; a rounding that lands on the gold point moves its
+  coordinate of largest projection offset one step towards the hyperplane (away from it
+  when that step would leave the box).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NegativeSampler:
+    """Which negatives to draw for each gold point (ILP-Loss's defaults for Random Constraints).
+
+    Args:
+        neighbours: include every in-box point at L1 distance 1.
+        hops: the L1 distances ``k`` of the k-hop samplers (each ``>= 1``).
+        per_hop: points drawn per k-hop sampler and row.
+        projections: include one rounded projection onto each constraint's hyperplane
+            (needs the current ``A, b`` when sampling).
+    """
+
+    neighbours: bool = True
+    hops: tuple[int, ...] = (2, 3, 4)
+    per_hop: int = 16
+    projections: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hops", tuple(int(k) for k in self.hops))
+        if any(k < 1 for k in self.hops):
+            raise ValueError(f"hops: every k-hop distance must be at least 1, got {self.hops}")
+        if self.hops and self.per_hop < 1:
+            raise ValueError(f"per_hop: must be at least 1 when hops are given, got {self.per_hop}")
+        if not (self.neighbours or self.hops or self.projections):
+            raise ValueError("NegativeSampler: every sampler is off; enable at least one")
+
+    def count(self, num_vars: int, num_constraints: int, binary: bool) -> int:
+        """``K``, the negatives drawn per gold point."""
+        k = (num_vars if binary else 2 * num_vars) if self.neighbours else 0
+        k += len(self.hops) * self.per_hop
+        return k + (num_constraints if self.projections else 0)
+
+    def sample(
+        self,
+        y: Any,
+        lb: Any,
+        ub: Any,
+        rng: np.random.Generator,
+        A: Any = None,
+        b: Any = None,
+    ) -> np.ndarray:
+        """Negatives ``(B, K, n)`` for gold points ``y (B, n)`` in the box ``[lb, ub]``.
+
+        ``A, b`` (the current constraints, ``A y <= b``) are needed for projections only.
+        """
+        y, lo, hi = check_gold(y, lb, ub)
+        if self.hops and max(self.hops) > int(np.sum(hi > lo)):
+            raise ValueError(
+                f"hops: a {max(self.hops)}-hop neighbour needs that many coordinates with "
+                f"lb < ub; the box has {int(np.sum(hi > lo))}"
+            )
+        parts = []
+        if self.neighbours:
+            parts.append(neighbours(y, lo, hi))
+        for k in self.hops:
+            parts.append(k_hop(y, lo, hi, k, self.per_hop, rng))
+        if self.projections:
+            if A is None or b is None:
+                raise ValueError("A, b: projections need the current constraints A, b")
+            parts.append(projections(y, lo, hi, A, b, rng))
+        return np.concatenate(parts, axis=1)
+
+
+def check_gold(y: Any, lb: Any, ub: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``y (B, n)`` float64 and the integer box ``(ceil(lb), floor(ub))`` as ``(n,)`` arrays.
+
+    Raises ``ValueError`` naming the argument when ``y`` is not a batch of integer points of
+    the box, or when the box has no coordinate to move (``lb < ub`` nowhere).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] < 1:
+        raise ValueError(f"y: expected gold points (B, n), got shape {y.shape}")
+    n = y.shape[1]
+    lo = np.ceil(np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,))).copy()
+    hi = np.floor(np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,))).copy()
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ValueError("lb, ub: the box must be finite")
+    if np.any(lo > hi):
+        raise ValueError("lb, ub: the box holds no integer point (ceil(lb) > floor(ub))")
+    if not np.any(hi > lo):
+        raise ValueError("lb, ub: the box has one point; there is no negative to draw")
+    if not np.all(np.isfinite(y)) or np.any(y != np.rint(y)):
+        raise ValueError("y: gold points must be integer")
+    if np.any(y < lo) or np.any(y > hi):
+        raise ValueError("y: gold points must lie in the box [lb, ub]")
+    return y, lo, hi
+
+
+def neighbours(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The in-box points at L1 distance 1: ``(B, n, n)`` for a binary box, else ``(B, 2n, n)``.
+
+    Non-binary boxes: row ``i`` is ``y + e_i`` and row ``n + i`` is ``y - e_i``; a step that
+    leaves the box is replaced by the opposite step. A coordinate with ``lb = ub`` cannot
+    move: its rows move the first free coordinate instead.
+    """
+    n = y.shape[1]
+    free = hi > lo
+    coord = np.where(free, np.arange(n), int(np.argmax(free)))  # fixed coords borrow a free one
+    eye = np.eye(n)[coord]  # (n, n): row i moves coordinate coord[i]
+    if np.all(hi - lo == 1):
+        step = np.where(y[:, None, :] == lo, 1.0, -1.0) * eye  # the bit flip
+        return y[:, None, :] + step
+    up, down = y[:, None, :] + eye, y[:, None, :] - eye
+    up_ok = np.all(up <= hi, axis=-1, keepdims=True)
+    down_ok = np.all(down >= lo, axis=-1, keepdims=True)
+    return np.concatenate([np.where(up_ok, up, down), np.where(down_ok, down, up)], axis=1)
+
+
+def k_hop(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``count`` points a row at L1 distance exactly ``k`` from ``y``: ``(B, count, n)``.
+
+    Each moves ``k`` distinct coordinates (drawn uniformly among those with ``lb < ub``) by
+    one step, up or down with equal chance where both stay in the box.
+    """
+    batch, n = y.shape
+    free = np.flatnonzero(hi > lo)
+    # k distinct free coordinates per sample: the k smallest of uniform keys.
+    keys = rng.random((batch, count, free.size))
+    chosen = free[np.argpartition(keys, k - 1, axis=-1)[..., :k]]  # (B, count, k)
+    moved = np.zeros((batch, count, n), dtype=bool)
+    np.put_along_axis(moved, chosen, True, axis=-1)
+    base = np.broadcast_to(y[:, None, :], moved.shape)
+    can_up, can_down = base < hi, base > lo
+    up = np.where(can_up & can_down, rng.random(moved.shape) < 0.5, can_up)
+    return base + moved * np.where(up, 1.0, -1.0)
+
+
+def projections(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, A: Any, b: Any, rng: np.random.Generator
+) -> np.ndarray:
+    """One rounded projection of ``y`` onto each row's hyperplane ``a . y = b``: ``(B, m, n)``.
+
+    A row with ``a = 0`` has no hyperplane; its "projection" is ``y`` itself, repaired to a
+    neighbour like any rounding that lands on ``y``.
+    """
+    batch, n = y.shape
+    A = np.asarray(A, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if A.ndim == 2:
+        A = np.broadcast_to(A, (batch, *A.shape))
+    if b.ndim == 1:
+        b = np.broadcast_to(b, (batch, b.shape[0]))
+    if A.ndim != 3 or A.shape[0] != batch or A.shape[2] != n:
+        raise ValueError(f"A: expected (m, {n}) or ({batch}, m, {n}), got {A.shape}")
+    if b.shape != A.shape[:2]:
+        raise ValueError(f"b: expected ({A.shape[1]},) or {A.shape[:2]}, got {b.shape}")
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
+        raise ValueError("A, b: must be finite")
+    norm2 = np.einsum("bkn,bkn->bk", A, A)
+    excess = np.einsum("bkn,bn->bk", A, y) - b  # a.y - b
+    scale = np.divide(excess, norm2, out=np.zeros_like(excess), where=norm2 > 0)
+    raw = y[:, None, :] - scale[..., None] * A  # (B, m, n) on the hyperplanes
+    floor = np.floor(raw)
+    point = np.clip(floor + (rng.random(raw.shape) < raw - floor), lo, hi)
+    gold = np.broadcast_to(y[:, None, :], raw.shape)
+    same = np.all(point == gold, axis=-1)  # (B, m): rounded back onto the gold point
+    if np.any(same):
+        offset = np.where(hi > lo, np.abs(raw - gold), -1.0)  # fixed coordinates never move
+        i = np.argmax(offset, axis=-1)  # (B, m)
+        at = np.take_along_axis(gold, i[..., None], axis=-1)[..., 0]
+        towards = np.where(np.take_along_axis(raw, i[..., None], axis=-1)[..., 0] >= at, 1.0, -1.0)
+        step = np.where((at + towards > hi[i]) | (at + towards < lo[i]), -towards, towards)
+        fix = np.zeros_like(point)
+        np.put_along_axis(fix, i[..., None], step[..., None], axis=-1)
+        point = np.where(same[..., None], gold + fix, point)
+    return point
+
+
+__all__ = ["NegativeSampler", "check_gold", "k_hop", "neighbours", "projections"]
