@@ -39,7 +39,14 @@ from .registry import (
 from .memory import SolutionMemory
 from .result import BatchSolution, Proof, Solution, Status
 from .solver import ILPSolver
-from .spec import ConstraintSet, ILPInstance, ILPProblem, make_problem
+from .spec import (
+    ConstraintSet,
+    ILPInstance,
+    ILPProblem,
+    lower_equalities,
+    make_problem,
+    two_sided_rows,
+)
 
 __all__ = [
     "BackendLimits",
@@ -75,8 +82,10 @@ __all__ = [
     "get_solver",
     "hookimpl",
     "list_backends",
+    "lower_equalities",
     "make_problem",
     "register_plugin",
     "solve",
     "solve_batch",
+    "two_sided_rows",
 ]
