@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import os
 import platform
 import shlex
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import ConstraintDataset
+from .ilploss_training import ILPLossConfig, train_ilploss
 from .models import METHODS, build_model
 from .training import TrainConfig, train
 
@@ -31,6 +33,9 @@ from .training import TrainConfig, train
 QUICK_EPOCHS = 3
 QUICK_LR = 5e-3
 PAPER_LR = 5e-4
+# ILP-Loss (--methods ilploss): chosen on the validation splits of Random Constraints.
+ILPLOSS_LR = 1e-2
+ILPLOSS_FACTOR = 2
 
 
 @dataclass
@@ -51,6 +56,7 @@ class RunRecord:
     test_accuracy: float
     box_only_accuracy: float
     wall_seconds: float
+    train_seconds: float = 0.0  # the training steps alone (0: not recorded)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -96,6 +102,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_m: Sequence[in
                         help=f"Adam learning rate (default: the paper's {PAPER_LR}; "
                         f"--quick: {QUICK_LR})")
     parser.add_argument("--batch-size", type=int, default=8, help="batch size (paper: 8)")
+    parser.add_argument("--ilploss-lr", type=float, default=ILPLOSS_LR,
+                        help=f"ILP-Loss: peak Adam learning rate (default: {ILPLOSS_LR})")
+    parser.add_argument("--ilploss-temperature", type=float, default=ILPLossConfig.temperature,
+                        help="ILP-Loss: starting soft-min temperature (default: "
+                        f"{ILPLossConfig.temperature})")
+    parser.add_argument("--ilploss-factor", type=int, default=ILPLOSS_FACTOR, metavar="K",
+                        help=f"ILP-Loss: learn K*m constraints (default: {ILPLOSS_FACTOR})")
     parser.add_argument("--tau", type=float, default=0.5, help="soft-min temperature (paper: 0.5)")
     parser.add_argument("--workers", type=int, default=None,
                         help="parallel solves per batch (default: all cores)")
@@ -178,22 +191,29 @@ def run_grid(
 
 
 def _run_one(task, variant, m, seed, method, data, solver, config, args) -> RunRecord:
-    k = args.constraint_factor * m
+    factor = args.ilploss_factor if method == "ilploss" else args.constraint_factor
+    k = factor * m
     model = build_model(
         method, data.num_vars, k, data.lb, data.ub, seed=seed, solver=solver,
         tau=args.tau, workers=args.workers,
     )
     tag = f"[{task} {variant} m={m} seed={seed}]"
+    lr = args.ilploss_lr if method == "ilploss" else args.lr
     if not args.quiet:
         what = "no constraints" if method == "mlp" else f"{k} learned constraints"
-        print(f"{tag} training {method} ({what}, {args.epochs} epochs, lr {args.lr:g}, "
+        print(f"{tag} training {method} ({what}, {args.epochs} epochs, lr {lr:g}, "
               f"solver {solver.name})", flush=True)
-    res = train(model, data, config)
+    if method == "ilploss":
+        options = ILPLossConfig(temperature=args.ilploss_temperature)
+        res = train_ilploss(model, data, dataclasses.replace(config, lr=lr), options)
+    else:
+        res = train(model, data, config)
     rec = RunRecord(
         task, variant, m, seed, method, k if method != "mlp" else 0,
-        {"combopt": solver.name, "lp": "cvxpylayers"}.get(method, "-"),
-        args.epochs, args.lr, res.best_epoch, 100 * res.best_val_accuracy,
+        {"combopt": solver.name, "ilploss": solver.name, "lp": "cvxpylayers"}.get(method, "-"),
+        args.epochs, lr, res.best_epoch, 100 * res.best_val_accuracy,
         100 * res.test_accuracy, 100 * res.box_only_accuracy, res.wall_seconds,
+        res.train_seconds,
     )
     print(f"{tag} {method}: test accuracy {rec.test_accuracy:.1f} %  (box-only "
           f"{rec.box_only_accuracy:.1f} %, best epoch {rec.best_epoch}, "
@@ -223,6 +243,7 @@ def summarize(records: Sequence[RunRecord]) -> dict[tuple[str, str, int], dict[s
             "n": len(rs),
             "box": float(np.mean([r.box_only_accuracy for r in rs])),
             "seconds": float(np.mean([r.wall_seconds for r in rs])),
+            "train_seconds": float(np.mean([r.train_seconds for r in rs])),
             "epochs": rs[0].epochs,
             "lr": rs[0].lr,
             "solver": rs[0].solver,
@@ -241,7 +262,7 @@ def report_title(title: str, records: Sequence[RunRecord]) -> str:
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds"
     epochs = "/".join(str(e) for e in sorted({r.epochs for r in records}))
     methods = [m for m in METHODS if any(r.method == m for r in records)]
-    solvers = sorted({r.solver for r in records if r.method == "combopt"})
+    solvers = sorted({r.solver for r in records if r.method in ("combopt", "ilploss")})
     head = f"{title}, {', '.join(variants)}" if variants else title
     parts = [f"m = {ms}", seed_text, f"{epochs} epochs"]
     factors = sorted({r.learned_constraints // r.m for r in records if r.method != "mlp"})
@@ -255,7 +276,12 @@ def report_title(title: str, records: Sequence[RunRecord]) -> str:
 
 
 #: How the reports write each method's and each backend's name.
-METHOD_NAMES = {"combopt": "CombOptNet", "mlp": "MLP", "lp": "LP relaxation"}
+METHOD_NAMES = {
+    "combopt": "CombOptNet",
+    "ilploss": "ILP-Loss (solver-free training)",
+    "mlp": "MLP",
+    "lp": "LP relaxation",
+}
 SOLVER_NAMES = {
     "highs": "HiGHS",
     "gurobi": "Gurobi",
@@ -277,16 +303,17 @@ def markdown_table(
     rows = [
         (
             "| variant | m | method | ours: test acc. % (mean ± std) | seeds | paper % | "
-            "box-only % | epochs | lr | solver | s / run |"
+            "box-only % | epochs | lr | solver | s / run | training steps s / run |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (variant, method, m), s in sorted(summarize(records).items()):
         ref = paper.get((variant, method, m))
+        steps = f"{s['train_seconds']:.1f}" if s["train_seconds"] else "-"  # 0: not recorded
         rows.append(
             f"| {variant} | {m} | {method} | {s['mean']:.1f} ± {s['std']:.1f} | {s['n']} | "
             f"{'-' if ref is None else f'{ref:.1f}'} | {s['box']:.1f} | {s['epochs']} | {s['lr']:g} | "
-            f"{s['solver']} | {s['seconds']:.0f} |"
+            f"{s['solver']} | {s['seconds']:.0f} | {steps} |"
         )
     head = f"# {title}\n\n![{title}]({figure})\n\n"
     foot = (

@@ -6,6 +6,9 @@ All map normalised costs ``c (B, n)`` to solutions ``(B, n)`` in the box's own c
 * ``combopt`` -- CombOptNet: learned constraints (learnable origins, Fig. 4) + an ILP solver;
 * ``mlp`` -- the MLP baseline: three layers of width 100, ReLU, no output nonlinearity,
   output rounded to the nearest integer point of the box;
+* ``ilploss`` -- CombOptNet's model (the same learnable constraints and exact ILP layer),
+  trained solver-free with ILP-Loss (``demos.ilploss_training``); the solver runs only to
+  validate and test;
 * ``lp`` -- the CVXPY baseline (``demos.lp_baseline``): the same learned constraints, the ILP
   replaced by its LP relaxation (cvxpylayers), greedily rounded to a feasible integer point.
 """
@@ -17,7 +20,7 @@ from torch import nn
 
 from combopt_torch import CombOptNet
 
-METHODS = ("combopt", "mlp", "lp")
+METHODS = ("combopt", "ilploss", "mlp", "lp")
 
 
 class MLPBaseline(nn.Module):
@@ -59,7 +62,7 @@ def build_model(
 ) -> nn.Module:
     """A freshly initialised learner (seeded) for one of :data:`METHODS`."""
     generator = torch.Generator().manual_seed(seed)
-    if method == "combopt":
+    if method in ("combopt", "ilploss"):
         return CombOptNet(
             num_vars, num_constraints, lb, ub, solver=solver, tau=tau, workers=workers,
             generator=generator,

@@ -1,0 +1,190 @@
+"""Solver-free training (ILP-Loss) against the paper's rule, per Random Constraints cell.
+
+For each ``(variant, m, seed)``, in one process:
+
+* ``ilploss``: a full run of ``demos.ilploss_training.train_ilploss`` for ``--epochs``
+  epochs (2m learned constraints, no solver in training; the validation split solved every
+  few epochs and the test split once, exactly, on ``--solver``): its training-step seconds,
+  its total seconds and its exact-match test accuracy;
+* ``rule``: the paper's rule (``demos.training.train``, m learned constraints, the same
+  backend, one worker) timed on ``--rule-epochs`` epochs; its per-epoch training-step time
+  times ``--epochs`` is the time it would need at the same epoch budget (early epochs stand
+  for all: a projection, not a full run).
+
+Printed per cell and written to ``--out`` (CSV) as it goes: both times and their ratios
+(``train``: training steps against training steps; ``total``: the rule's projected steps
+against all of ILP-Loss's seconds, its solves included), the ILP-Loss test accuracy and best
+validation accuracy. ``--plot`` draws accuracy and speed-up per cell.
+
+    python -m demos.benchmarks.ilploss_speed [--variant binary dense] [--m 1 2 4 8]
+        [--seeds 0-4] [--epochs 100] [--rule-epochs 2] [--solver gurobi] [--out CSV]
+        [--plot PNG]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from combopt_core import get_solver
+from combopt_torch import CombOptNet
+
+from ..datasets import load_random_constraints
+from ..experiment import ILPLOSS_FACTOR, ILPLOSS_LR, PAPER_LR, parse_seeds
+from ..ilploss_training import ILPLossConfig, train_ilploss
+from ..training import TrainConfig, train
+from .common import machine_note
+
+BOXES = {"binary": (0.0, 1.0), "dense": (-5.0, 5.0)}
+FIELDS = (
+    "variant", "m", "seed", "epochs", "ilploss_train_s", "ilploss_total_s",
+    "ilploss_test_acc", "ilploss_val_acc", "ilploss_best_epoch", "rule_epochs",
+    "rule_epoch_s", "rule_projected_s", "ratio_train", "ratio_total",
+)  # fmt: skip
+
+
+def _model(data, k: int, seed: int, solver) -> CombOptNet:
+    return CombOptNet(
+        data.num_vars, k, data.lb, data.ub, solver=solver, workers=1,
+        generator=torch.Generator().manual_seed(seed),
+    )  # fmt: skip
+
+
+def run_cell(variant: str, m: int, seed: int, args, solver) -> dict[str, float]:
+    data = load_random_constraints(variant, m, seed)
+    quiet = {"progress": False, "verbose": False}
+    ilp = train_ilploss(
+        _model(data, ILPLOSS_FACTOR * m, seed, solver),
+        data,
+        TrainConfig(epochs=args.epochs, lr=args.ilploss_lr, batch_size=args.batch_size, **quiet),
+        ILPLossConfig(temperature=args.temperature),
+    )
+    rule = train(
+        _model(data, m, seed, solver),
+        data,
+        TrainConfig(epochs=args.rule_epochs, lr=PAPER_LR, batch_size=8, **quiet),
+    )
+    rule_epoch = rule.train_seconds / args.rule_epochs
+    projected = rule_epoch * args.epochs
+    return {
+        "variant": variant, "m": m, "seed": seed, "epochs": args.epochs,
+        "ilploss_train_s": ilp.train_seconds, "ilploss_total_s": ilp.wall_seconds,
+        "ilploss_test_acc": 100 * ilp.test_accuracy,
+        "ilploss_val_acc": 100 * ilp.best_val_accuracy, "ilploss_best_epoch": ilp.best_epoch,
+        "rule_epochs": args.rule_epochs, "rule_epoch_s": rule_epoch,
+        "rule_projected_s": projected, "ratio_train": projected / ilp.train_seconds,
+        "ratio_total": projected / ilp.wall_seconds,
+    }  # fmt: skip
+
+
+def plot(rows: list[dict[str, float]], path: Path) -> None:
+    """Per ``(variant, m)``: ILP-Loss test accuracy (mean, seed spread) and the speed-up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = sorted({(r["variant"], r["m"]) for r in rows})
+    labels = [f"{v}\nm={m}" for v, m in cells]
+    x = np.arange(len(cells))
+
+    def stat(key, v, m):
+        vals = [r[key] for r in rows if (r["variant"], r["m"]) == (v, m)]
+        return np.mean(vals), np.std(vals)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    acc = np.array([stat("ilploss_test_acc", v, m) for v, m in cells])
+    left.bar(x, acc[:, 0], yerr=acc[:, 1], capsize=3, color="tab:orange")
+    left.set_xticks(x, labels, fontsize=8)
+    left.set_ylabel("ILP-Loss test accuracy y = y* (%)")
+    left.set_ylim(0, 105)
+    for key, name, shift in (
+        ("ratio_train", "training steps", -0.2),
+        ("ratio_total", "total", 0.2),
+    ):
+        ratio = np.array([stat(key, v, m) for v, m in cells])
+        right.bar(x + shift, ratio[:, 0], 0.4, yerr=ratio[:, 1], capsize=3, label=name)
+    right.axhline(10, color="black", lw=0.8, ls="--", label="10x")
+    right.set_xticks(x, labels, fontsize=8)
+    right.set_ylabel("paper's rule time / ILP-Loss time")
+    right.set_yscale("log")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demos.benchmarks.ilploss_speed")
+    parser.add_argument("--variant", nargs="+", choices=tuple(BOXES), default=list(BOXES))
+    parser.add_argument("--m", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--epochs", type=int, default=100, help="the shared epoch budget")
+    parser.add_argument(
+        "--rule-epochs",
+        type=int,
+        default=2,
+        help="epochs of the paper's rule actually timed per cell",
+    )
+    parser.add_argument("--batch-size", type=int, default=8, help="ILP-Loss batch size")
+    parser.add_argument("--ilploss-lr", type=float, default=ILPLOSS_LR)
+    parser.add_argument("--temperature", type=float, default=ILPLossConfig.temperature)
+    parser.add_argument("--solver", default=None, help="backend for solves (default: the default)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="CSV of the cells, written as it goes"
+    )
+    parser.add_argument("--plot", type=Path, default=None, help="PNG of accuracy and speed-up")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.rule_epochs < 1:
+        parser.error("--epochs, --rule-epochs: must be at least 1")
+    torch.set_num_threads(1)
+    solver = get_solver(args.solver)
+    print(f"backend {solver.name}; {machine_note()}", flush=True)
+    rows: list[dict[str, float]] = []
+    for variant in args.variant:
+        for m in args.m:
+            for seed in args.seeds:
+                t = time.perf_counter()
+                row = run_cell(variant, m, seed, args, solver)
+                rows.append(row)
+                print(
+                    f"{variant} m={m} seed={seed}: ILP-Loss {row['ilploss_test_acc']:.1f} % test, "
+                    f"train {row['ilploss_train_s']:.1f} s, total {row['ilploss_total_s']:.1f} s; "
+                    f"rule {row['rule_epoch_s']:.2f} s/epoch -> {row['rule_projected_s']:.0f} s; "
+                    f"ratio train {row['ratio_train']:.1f}x, total {row['ratio_total']:.1f}x "
+                    f"({time.perf_counter() - t:.0f} s)",
+                    flush=True,
+                )
+                if args.out is not None:
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    with args.out.open("w", newline="") as f:
+                        writer = csv.DictWriter(f, fieldnames=FIELDS)
+                        writer.writeheader()
+                        writer.writerows(
+                            {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
+                            for r in rows
+                        )
+    print("\nper cell (mean over seeds): ILP-Loss test %, ratio train, ratio total")
+    for variant, m in sorted({(r["variant"], r["m"]) for r in rows}):
+        rs = [r for r in rows if (r["variant"], r["m"]) == (variant, m)]
+        mean = {
+            k: np.mean([r[k] for r in rs])
+            for k in ("ilploss_test_acc", "ratio_train", "ratio_total")
+        }
+        print(
+            f"  {variant} m={m}: {mean['ilploss_test_acc']:.1f} %  "
+            f"{mean['ratio_train']:.1f}x  {mean['ratio_total']:.1f}x  ({len(rs)} seeds)"
+        )
+    if args.plot is not None:
+        plot(rows, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Solver-free training of CombOptNet's constraints with ILP-Loss, under the demos' protocol.
+
+Same splits, cost normalisation, validation choice of the epoch and exact test evaluation as
+``demos.training.train`` (the paper's rule); only the training step differs: the learned
+``A, b`` get ``combopt_torch.ilploss.ILPLoss`` on each batch's gold points and sampled
+negatives, and no ILP is solved. The solver runs on the validation split every
+``val_every`` epochs (and after the last) and once on the test split, through the model's
+own ``ILPLayer``: the same exact evaluation on any backend as for the paper's rule.
+
+Learning-rate schedule (as ILP-Loss): ``"cyclic"`` rises linearly from 0 to ``lr`` over
+``half_cycle`` epochs and falls back over as many, repeatedly (a hinge with margins of 0.01
+settles only when the steps shrink below the margin); ``"constant"`` keeps ``lr``.
+
+Temperature schedule (as ILP-Loss): the soft-min temperature starts at ``temperature`` and
+is divided by 10 after ``patience`` validations without a new best validation accuracy.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from combopt_torch.ilploss import ILPLoss
+
+from .datasets import ConstraintDataset, box_only_solutions, exact_match
+from .training import TrainConfig, TrainResult, _progress, _snapshot, accuracy, normalize_costs
+
+SCHEDULES = ("cyclic", "constant")
+
+
+@dataclass(frozen=True)
+class ILPLossConfig:
+    """ILP-Loss hyperparameters (defaults: the ILP-Loss authors' Random Constraints demo,
+    except the starting temperature, chosen on validation splits)."""
+
+    pos_margin: float = 0.01
+    neg_margin: float = 0.01
+    temperature: float = 0.1
+    patience: int = 4  # validations without improvement before the temperature drops 10x
+    val_every: int = 5  # epochs between validations (each solves the validation split)
+    schedule: str = "cyclic"
+    half_cycle: int = 10  # epochs from 0 to the peak learning rate
+
+    def __post_init__(self) -> None:
+        if self.pos_margin < 0 or self.neg_margin < 0:
+            raise ValueError(
+                f"pos_margin, neg_margin: must be >= 0, got {self.pos_margin}, {self.neg_margin}"
+            )
+        if self.temperature < 0:
+            raise ValueError(f"temperature: must be >= 0, got {self.temperature}")
+        if self.patience < 1 or self.val_every < 1 or self.half_cycle < 1:
+            raise ValueError(
+                f"patience, val_every, half_cycle: must be at least 1, got {self.patience}, "
+                f"{self.val_every}, {self.half_cycle}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule: expected one of {SCHEDULES}, got {self.schedule!r}")
+
+
+def train_ilploss(
+    model: nn.Module,
+    data: ConstraintDataset,
+    config: TrainConfig | None = None,
+    options: ILPLossConfig | None = None,
+) -> TrainResult:
+    """Train ``model.constraints`` (a ``CombOptNet``'s) solver-free; return the best-epoch result.
+
+    ``TrainResult.train_seconds`` counts the training steps only (no solver call happens
+    there); ``wall_seconds`` adds the validation and test solves. The model's weights are
+    left at the best-validation epoch. ``None`` configs take the defaults.
+    """
+    config = TrainConfig() if config is None else config
+    options = ILPLossConfig() if options is None else options
+    start = time.perf_counter()
+    torch.manual_seed(config.seed)
+    c_fit, y_fit, c_val, y_val = data.validation_split(config.val_fraction, config.seed)
+    c_fit_t, c_val_t = normalize_costs(c_fit), normalize_costs(c_val)
+    y_fit_t = torch.as_tensor(y_fit, dtype=torch.float32)
+    constraints = model.constraints
+    criterion = ILPLoss(
+        data.lb, data.ub,
+        pos_margin=options.pos_margin, neg_margin=options.neg_margin,
+        temperature=options.temperature, seed=config.seed,
+    )  # fmt: skip
+    optimizer = torch.optim.Adam(constraints.parameters(), lr=config.lr)
+    steps_per_epoch = -(-(len(c_fit_t)) // config.batch_size)
+    scheduler = None
+    if options.schedule == "cyclic":
+        scheduler = torch.optim.lr_scheduler.CyclicLR(
+            optimizer, base_lr=0.0, max_lr=config.lr,
+            step_size_up=options.half_cycle * steps_per_epoch, cycle_momentum=False,
+        )  # fmt: skip
+    order_rng = torch.Generator().manual_seed(config.seed)
+
+    best_val = accuracy(model, c_val_t, y_val, config.eval_batch_size)
+    best_epoch, best_state, stale = 0, _snapshot(model), 0
+    result = TrainResult(0.0, 0.0, 0, best_val, 0.0)
+    train_seconds = 0.0
+    for epoch in range(1, config.epochs + 1):
+        step_start = time.perf_counter()
+        order = torch.randperm(len(c_fit_t), generator=order_rng)
+        batches = _progress(
+            range(0, len(order), config.batch_size),
+            config.progress,
+            f"epoch {epoch}/{config.epochs}",
+        )
+        loss_sum, steps = 0.0, 0
+        for s in batches:
+            idx = order[s : s + config.batch_size]
+            loss = criterion(*constraints(), c_fit_t[idx], y_fit_t[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            loss_sum += loss.item()
+            steps += 1
+            if config.progress:
+                batches.set_postfix(loss=f"{loss_sum / steps:.4f}", best_val=f"{best_val:.3f}")
+        train_seconds += time.perf_counter() - step_start
+        result.train_loss.append(loss_sum / max(steps, 1))
+        if epoch % options.val_every and epoch != config.epochs:
+            continue
+        val = accuracy(model, c_val_t, y_val, config.eval_batch_size)
+        result.val_accuracy.append(val)
+        if val > best_val:
+            best_val, best_epoch, stale = val, epoch, 0
+            best_state = _snapshot(model)
+        else:
+            stale += 1
+            if stale >= options.patience:
+                criterion.temperature /= 10
+                stale = 0
+        if config.verbose:
+            print(
+                f"epoch {epoch:3d}/{config.epochs}  loss {loss_sum / max(steps, 1):.4f}  "
+                f"val acc {val:.3f}  temperature {criterion.temperature:.2g}",
+                flush=True,
+            )
+
+    model.load_state_dict(best_state, strict=False)
+    result.best_epoch, result.best_val_accuracy = best_epoch, best_val
+    result.test_accuracy = accuracy(
+        model, normalize_costs(data.c_test), data.y_test, config.eval_batch_size
+    )
+    result.box_only_accuracy = float(
+        exact_match(box_only_solutions(data.c_test, data.lb, data.ub), data.y_test).mean()
+    )
+    result.train_seconds = train_seconds
+    result.wall_seconds = time.perf_counter() - start
+    return result
+
+
+__all__ = ["ILPLossConfig", "train_ilploss"]

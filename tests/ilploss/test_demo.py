@@ -1,0 +1,51 @@
+"""``--methods ilploss`` in the synthetic demos: solver-free training, exact evaluation."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+pytest.importorskip("torch")
+
+from demos import random_constraints
+from demos.datasets import load_random_constraints
+from demos.ilploss_training import ILPLossConfig, train_ilploss
+from demos.models import build_model
+from demos.training import TrainConfig
+
+
+def test_training_calls_no_solver_and_validation_does(monkeypatch):
+    data = load_random_constraints("binary", 1, 0).subset(train=200, test=100)
+    model = build_model("ilploss", 16, 2, data.lb, data.ub, seed=0, solver="highs")
+    calls = []
+    forward = type(model).forward
+    monkeypatch.setattr(
+        type(model), "forward", lambda self, c, **kw: calls.append(len(c)) or forward(self, c, **kw)
+    )
+    config = TrainConfig(epochs=4, lr=1e-2, progress=False, verbose=False)
+    result = train_ilploss(model, data, config, ILPLossConfig(val_every=2))
+    n_val = 20  # 10 % of the 200 training pairs
+    assert calls == [n_val] * 3 + [100]  # initial, epochs 2 and 4, then the test split
+    assert 0 < result.train_seconds < result.wall_seconds
+    assert len(result.train_loss) == 4 and len(result.val_accuracy) == 2
+
+
+def test_the_demo_reports_both_methods_side_by_side(tmp_path):
+    argv = ["--m", "1", "--seeds", "0", "--methods", "combopt", "ilploss", "--epochs", "1"]
+    argv += ["--train-size", "80", "--solver", "highs", "--out", str(tmp_path), "--quiet"]
+    assert random_constraints.main(argv) == 0
+    with (tmp_path / "random_constraints.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["method"] for r in rows] == ["combopt", "ilploss"]
+    assert [int(r["learned_constraints"]) for r in rows] == [1, 2]
+    assert all(float(r["train_seconds"]) > 0 for r in rows)
+    table = (tmp_path / "random_constraints.md").read_text()
+    assert "| ilploss |" in table and "ILP-Loss" in table
+
+
+def test_bad_ilploss_settings_are_named():
+    with pytest.raises(ValueError, match="schedule"):
+        ILPLossConfig(schedule="step")
+    with pytest.raises(ValueError, match="temperature"):
+        ILPLossConfig(temperature=-1)
