@@ -89,8 +89,8 @@ class NegativeSampler:
         parts = []
         if self.neighbours:
             parts.append(neighbours(y, lo, hi))
-        for k in self.hops:
-            parts.append(k_hop(y, lo, hi, k, self.per_hop, rng))
+        if self.hops:
+            parts.append(k_hop(y, lo, hi, self.hops, self.per_hop, rng))
         if self.projections:
             if A is None or b is None:
                 raise ValueError("A, b: projections need the current constraints A, b")
@@ -144,20 +144,30 @@ def neighbours(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def k_hop(
-    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int, count: int, rng: np.random.Generator
+    y: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    hops: tuple[int, ...],
+    count: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """``count`` points a row at L1 distance exactly ``k`` from ``y``: ``(B, count, n)``.
+    """``count`` points a row per ``k`` in ``hops``, each at L1 distance exactly ``k`` from
+    ``y``: ``(B, len(hops) * count, n)``, grouped by ``k`` in the order of ``hops``.
 
     Each moves ``k`` distinct coordinates (drawn uniformly among those with ``lb < ub``) by
     one step, up or down with equal chance where both stay in the box.
     """
     batch, n = y.shape
     free = np.flatnonzero(hi > lo)
-    # k distinct free coordinates per sample: the k smallest of uniform keys.
-    keys = rng.random((batch, count, free.size))
-    chosen = free[np.argpartition(keys, k - 1, axis=-1)[..., :k]]  # (B, count, k)
-    moved = np.zeros((batch, count, n), dtype=bool)
-    np.put_along_axis(moved, chosen, True, axis=-1)
+    size = len(hops) * count
+    # k distinct free coordinates per sample: those whose uniform key is among its k smallest.
+    keys = rng.random((batch, size, free.size))
+    k = np.repeat(np.asarray(hops, dtype=np.int64), count)  # (size,)
+    kth = np.take_along_axis(
+        np.sort(keys, axis=-1), np.broadcast_to(k[:, None] - 1, (batch, size, 1)), axis=-1
+    )
+    moved = np.zeros((batch, size, n), dtype=bool)
+    moved[..., free] = keys <= kth
     base = np.broadcast_to(y[:, None, :], moved.shape)
     can_up, can_down = base < hi, base > lo
     up = np.where(can_up & can_down, rng.random(moved.shape) < 0.5, can_up)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import ConstraintDataset
-from .ilploss_training import ILPLossConfig, train_ilploss
+from .ilploss_training import ILPLossConfig, train_combined, train_ilploss
 from .models import METHODS, build_model
 from .training import TrainConfig, train
 
@@ -36,6 +36,7 @@ PAPER_LR = 5e-4
 # ILP-Loss (--methods ilploss): chosen on the validation splits of Random Constraints.
 ILPLOSS_LR = 1e-2
 ILPLOSS_FACTOR = 2
+ILPLOSS_WARMUP = 20
 
 
 @dataclass
@@ -109,6 +110,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_m: Sequence[in
                         f"{ILPLossConfig.temperature})")
     parser.add_argument("--ilploss-factor", type=int, default=ILPLOSS_FACTOR, metavar="K",
                         help=f"ILP-Loss: learn K*m constraints (default: {ILPLOSS_FACTOR})")
+    parser.add_argument("--warmup-epochs", type=int, default=ILPLOSS_WARMUP, metavar="E",
+                        help="combined: the first E of --epochs with ILP-Loss, the rest with the "
+                        f"paper's rule (default: {ILPLOSS_WARMUP})")
     parser.add_argument("--tau", type=float, default=0.5, help="soft-min temperature (paper: 0.5)")
     parser.add_argument("--workers", type=int, default=None,
                         help="parallel solves per batch (default: all cores)")
@@ -191,7 +195,7 @@ def run_grid(
 
 
 def _run_one(task, variant, m, seed, method, data, solver, config, args) -> RunRecord:
-    factor = args.ilploss_factor if method == "ilploss" else args.constraint_factor
+    factor = args.ilploss_factor if method in ("ilploss", "combined") else args.constraint_factor
     k = factor * m
     model = build_model(
         method, data.num_vars, k, data.lb, data.ub, seed=seed, solver=solver,
@@ -203,14 +207,16 @@ def _run_one(task, variant, m, seed, method, data, solver, config, args) -> RunR
         what = "no constraints" if method == "mlp" else f"{k} learned constraints"
         print(f"{tag} training {method} ({what}, {args.epochs} epochs, lr {lr:g}, "
               f"solver {solver.name})", flush=True)
+    options = ILPLossConfig(temperature=args.ilploss_temperature)
     if method == "ilploss":
-        options = ILPLossConfig(temperature=args.ilploss_temperature)
         res = train_ilploss(model, data, dataclasses.replace(config, lr=lr), options)
+    elif method == "combined":
+        res = train_combined(model, data, config, options, args.ilploss_lr, args.warmup_epochs)
     else:
         res = train(model, data, config)
     rec = RunRecord(
         task, variant, m, seed, method, k if method != "mlp" else 0,
-        {"combopt": solver.name, "ilploss": solver.name, "lp": "cvxpylayers"}.get(method, "-"),
+        "cvxpylayers" if method == "lp" else "-" if method == "mlp" else solver.name,
         args.epochs, lr, res.best_epoch, 100 * res.best_val_accuracy,
         100 * res.test_accuracy, 100 * res.box_only_accuracy, res.wall_seconds,
         res.train_seconds,
@@ -262,7 +268,7 @@ def report_title(title: str, records: Sequence[RunRecord]) -> str:
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds"
     epochs = "/".join(str(e) for e in sorted({r.epochs for r in records}))
     methods = [m for m in METHODS if any(r.method == m for r in records)]
-    solvers = sorted({r.solver for r in records if r.method in ("combopt", "ilploss")})
+    solvers = sorted({r.solver for r in records if r.method in ("combopt", "ilploss", "combined")})
     head = f"{title}, {', '.join(variants)}" if variants else title
     parts = [f"m = {ms}", seed_text, f"{epochs} epochs"]
     factors = sorted({r.learned_constraints // r.m for r in records if r.method != "mlp"})
@@ -279,6 +285,7 @@ def report_title(title: str, records: Sequence[RunRecord]) -> str:
 METHOD_NAMES = {
     "combopt": "CombOptNet",
     "ilploss": "ILP-Loss (solver-free training)",
+    "combined": "ILP-Loss warm-up + CombOptNet",
     "mlp": "MLP",
     "lp": "LP relaxation",
 }

@@ -18,7 +18,7 @@ is divided by 10 after ``patience`` validations without a new best validation ac
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -26,7 +26,15 @@ from torch import nn
 from combopt_torch.ilploss import ILPLoss
 
 from .datasets import ConstraintDataset, box_only_solutions, exact_match
-from .training import TrainConfig, TrainResult, _progress, _snapshot, accuracy, normalize_costs
+from .training import (
+    TrainConfig,
+    TrainResult,
+    _progress,
+    _snapshot,
+    accuracy,
+    normalize_costs,
+    train,
+)
 
 SCHEDULES = ("cyclic", "constant")
 
@@ -154,4 +162,36 @@ def train_ilploss(
     return result
 
 
-__all__ = ["ILPLossConfig", "train_ilploss"]
+def train_combined(
+    model: nn.Module,
+    data: ConstraintDataset,
+    config: TrainConfig,
+    options: ILPLossConfig,
+    warmup_lr: float,
+    warmup_epochs: int,
+) -> TrainResult:
+    """``warmup_epochs`` of ILP-Loss at ``warmup_lr``, then the rest of ``config.epochs`` with
+    the paper's rule (``demos.training.train`` at ``config.lr``), from the warm-up's best
+    validation state; the paper's rule keeps that state unless an epoch beats it.
+
+    Epochs are counted over both phases (``best_epoch`` 1..``config.epochs``); times add up.
+    """
+    if not 1 <= warmup_epochs < config.epochs:
+        raise ValueError(
+            f"warmup_epochs: must lie in [1, epochs - 1] = [1, {config.epochs - 1}], "
+            f"got {warmup_epochs}"
+        )
+    warm = train_ilploss(model, data, replace(config, epochs=warmup_epochs, lr=warmup_lr), options)
+    rule = train(model, data, replace(config, epochs=config.epochs - warmup_epochs))
+    if rule.best_epoch:
+        rule.best_epoch += warmup_epochs
+    else:
+        rule.best_epoch = warm.best_epoch
+    rule.val_accuracy = warm.val_accuracy + rule.val_accuracy
+    rule.train_loss = warm.train_loss + rule.train_loss
+    rule.train_seconds += warm.train_seconds
+    rule.wall_seconds += warm.wall_seconds
+    return rule
+
+
+__all__ = ["ILPLossConfig", "train_combined", "train_ilploss"]

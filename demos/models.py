@@ -9,6 +9,7 @@ All map normalised costs ``c (B, n)`` to solutions ``(B, n)`` in the box's own c
 * ``ilploss`` -- CombOptNet's model (the same learnable constraints and exact ILP layer),
   trained solver-free with ILP-Loss (``demos.ilploss_training``); the solver runs only to
   validate and test;
+* ``combined`` -- the same model: ILP-Loss for a warm-up, then the paper's rule;
 * ``lp`` -- the CVXPY baseline (``demos.lp_baseline``): the same learned constraints, the ILP
   replaced by its LP relaxation (cvxpylayers), greedily rounded to a feasible integer point.
 """
@@ -20,7 +21,7 @@ from torch import nn
 
 from combopt_torch import CombOptNet
 
-METHODS = ("combopt", "ilploss", "mlp", "lp")
+METHODS = ("combopt", "ilploss", "combined", "mlp", "lp")
 
 
 class MLPBaseline(nn.Module):
@@ -62,7 +63,7 @@ def build_model(
 ) -> nn.Module:
     """A freshly initialised learner (seeded) for one of :data:`METHODS`."""
     generator = torch.Generator().manual_seed(seed)
-    if method in ("combopt", "ilploss"):
+    if method in ("combopt", "ilploss", "combined"):
         return CombOptNet(
             num_vars, num_constraints, lb, ub, solver=solver, tau=tau, workers=workers,
             generator=generator,

@@ -49,3 +49,24 @@ def test_bad_ilploss_settings_are_named():
         ILPLossConfig(schedule="step")
     with pytest.raises(ValueError, match="temperature"):
         ILPLossConfig(temperature=-1)
+
+
+def test_the_combined_schedule_warms_up_solver_free_then_runs_the_rule(monkeypatch):
+    from demos import ilploss_training
+
+    phases = []
+    real_ilp, real_rule = ilploss_training.train_ilploss, ilploss_training.train
+    monkeypatch.setattr(
+        ilploss_training, "train_ilploss", lambda *a: phases.append("ilploss") or real_ilp(*a)
+    )
+    monkeypatch.setattr(
+        ilploss_training, "train", lambda *a: phases.append("rule") or real_rule(*a)
+    )
+    data = load_random_constraints("binary", 1, 0).subset(train=80, test=50)
+    model = build_model("combined", 16, 2, data.lb, data.ub, seed=0, solver="highs")
+    config = TrainConfig(epochs=3, lr=1e-2, progress=False, verbose=False)
+    result = ilploss_training.train_combined(model, data, config, ILPLossConfig(), 1e-2, 1)
+    assert phases == ["ilploss", "rule"] and len(result.train_loss) == 3
+    assert 0 <= result.best_epoch <= 3
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        ilploss_training.train_combined(model, data, config, ILPLossConfig(), 1e-2, 3)

@@ -48,9 +48,10 @@ def test_k_hop_points_are_exactly_k_steps_away(k, lb, ub):
     rng = np.random.default_rng(2)
     y = _gold(rng, lb, ub)
     lo, hi = np.full(6, lb), np.full(6, ub)
-    neg = k_hop(y, lo, hi, k, 16, rng)
+    neg = k_hop(y, lo, hi, (k, 1), 16, rng)
     diff = np.abs(neg - y[:, None])
-    assert neg.shape == (40, 16, 6) and np.all(diff.sum(-1) == k) and diff.max() == 1
+    assert neg.shape == (40, 32, 6) and diff.max() == 1
+    assert np.all(diff[:, :16].sum(-1) == k) and np.all(diff[:, 16:].sum(-1) == 1)
 
 
 def test_projections_land_next_to_the_hyperplane_they_project_on():
