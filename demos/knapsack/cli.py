@@ -124,6 +124,8 @@ def _model_options(args: argparse.Namespace, method: str) -> dict:
     if method in COST_RULES:
         rule = {"lambda_": args.rule_lambda, "sigma": args.sigma, "n_samples": args.samples}
         return {"solver": args.solver, "workers": args.workers, **rule}
+    if method == "ilploss":  # the solver only validates and tests
+        return {"solver": args.solver, "workers": args.workers}
     if method != "combopt":
         return {}
     return {"solver": args.solver, "tau": args.tau, "workers": args.workers}
@@ -280,9 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     results(p)
     p.add_argument(
         "--method",
-        choices=[*sorted(GRIDS), *COST_RULES],
+        choices=[*sorted(GRIDS), "ilploss", *COST_RULES],
         default="combopt",
-        help="a model, or a cost rule of combopt_torch.cost (blackbox, identity, perturbed) "
+        help="a model (ilploss: CombOptNet's, trained solver-free), or a cost rule of combopt_torch.cost (blackbox, identity, perturbed) "
         "that learns the prices with the true weights as the given constraint",
     )
     p.add_argument("--lr", type=float, nargs="+", default=[5e-4], help="learning-rate grid")
@@ -331,9 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     results(p)
     p.add_argument(
         "--method",
-        choices=[*sorted(GRIDS), *COST_RULES],
+        choices=[*sorted(GRIDS), "ilploss", *COST_RULES],
         default="combopt",
-        help="a model, or a cost rule of combopt_torch.cost (blackbox, identity, perturbed) "
+        help="a model (ilploss: CombOptNet's, trained solver-free), or a cost rule of combopt_torch.cost (blackbox, identity, perturbed) "
         "that learns the prices with the true weights as the given constraint",
     )
     solver_options(p)

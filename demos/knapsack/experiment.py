@@ -124,7 +124,7 @@ def run_method(
     if not lrs:
         raise ValueError("lrs: give at least one learning rate")
     if normalize_cost:
-        if method != "combopt":
+        if method not in ("combopt", "ilploss"):
             raise ValueError(f"normalize_cost: only CombOptNet has a cost vector, not {method!r}")
         model_options["normalize_cost"] = True
     x, labels = feats.x, torch.from_numpy(feats.data.labels)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from combopt_torch import BlackboxILP, IdentityILP, ILPLayer, PerturbedILP
+from combopt_torch.ilploss import ILPLoss
 
 from .data import CAPACITY, NUM_ITEMS, PRICE_RANGE, WEIGHT_RANGE
 from .relaxation import greedy_round, lp_relaxation
@@ -92,6 +93,31 @@ class KnapsackCombOptNet(nn.Module):
     @torch.no_grad()
     def select(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x).round().to(torch.uint8)
+
+
+class KnapsackILPLoss(KnapsackCombOptNet):
+    """``KnapsackCombOptNet`` trained solver-free with ILP-Loss on its predicted ILP.
+
+    ``training_loss(x, y)`` is ``combopt_torch.ilploss.ILPLoss`` on ``(A, b, c)`` from
+    ``ilp_data(x)`` and the labels ``y``: costs and the capacity row both learned (the cost
+    row joins the loss, so a negative is cut off or made costlier). ``forward`` / ``select``
+    solve the ILP exactly, as for CombOptNet. ``temperature``: the loss's soft-min start.
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        hidden: int = 512,
+        normalize_cost: bool = False,
+        temperature: float = 0.1,
+        **layer_options: Any,
+    ) -> None:
+        super().__init__(embed_dim, hidden, normalize_cost, **layer_options)
+        self.criterion = ILPLoss(0.0, 1.0, temperature=temperature)
+
+    def training_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        c, A, b = self.ilp_data(x)
+        return self.criterion(A, b, c, y)
 
 
 class KnapsackLP(nn.Module):
@@ -221,6 +247,7 @@ def with_true_weights(x: torch.Tensor, weights: np.ndarray) -> torch.Tensor:
 COST_RULES = ("blackbox", "identity", "perturbed")
 METHODS = {
     "combopt": KnapsackCombOptNet,
+    "ilploss": KnapsackILPLoss,
     "lp": KnapsackLP,
     "mlp": KnapsackMLP,
     **{rule: lambda d, rule=rule, **kw: KnapsackCostRule(d, rule, **kw) for rule in COST_RULES},

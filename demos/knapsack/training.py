@@ -1,7 +1,8 @@
 """Training loop shared by the three KNAPSACK models, with validation-based selection.
 
 Loss: MSE between the model's solution and the label, both normalised from ``{0, 1}`` to
-``{-0.5, 0.5}`` (the paper's convention). Adam, mini-batches of ``batch_size``; optionally one step decay (the learning rate is
+``{-0.5, 0.5}`` (the paper's convention), unless the model brings its own
+``training_loss(x, y)`` (ILP-Loss: solver-free, from the labels and sampled negatives). Adam, mini-batches of ``batch_size``; optionally one step decay (the learning rate is
 multiplied by ``lr_decay`` after ``lr_decay_epoch`` epochs). After every
 epoch the validation exact-match accuracy is measured; the state of the best epoch (first
 one on ties) is kept, so the number of epochs is chosen on validation data.
@@ -136,8 +137,11 @@ def train(
         for idx in progress_bar(
             batches, enabled=config.progress, desc=f"epoch {epoch}", leave=False
         ):
-            y = model(x_train[idx])
-            loss = nn.functional.mse_loss(normalize(y), target[idx])
+            if hasattr(model, "training_loss"):  # e.g. ILP-Loss: no solve in training
+                loss = model.training_loss(x_train[idx], y_train[idx].to(torch.float32))
+            else:
+                y = model(x_train[idx])
+                loss = nn.functional.mse_loss(normalize(y), target[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
