@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .backend import PREFERRED, choose_options, choose_solver
-from .train import Protocol
+from .train import METHODS, Protocol
 
 DEFAULT_OUT = Path("docs/results/keypoints")
 
@@ -35,6 +35,19 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
         "--constraint-lr", type=float, default=None, help="of the constraints (default: --lr)"
     )
     g.add_argument("--tau", type=float, default=d.tau)
+    g.add_argument(
+        "--method",
+        choices=METHODS,
+        default=d.method,
+        help="combopt: the paper's rule through the ILP; ilploss: solver-free training, the "
+        "ILP solved only to validate and test (default: combopt)",
+    )
+    g.add_argument(
+        "--ilploss-temperature",
+        type=float,
+        default=d.ilploss_temperature,
+        help=f"ILP-Loss: starting soft-min temperature (default: {d.ilploss_temperature})",
+    )
     g.add_argument(
         "--time-limit",
         type=float,
@@ -83,6 +96,8 @@ def _protocol(args: argparse.Namespace) -> Protocol:
         workers=args.workers,
         solver=solver,
         solver_options=options,
+        method=args.method,
+        ilploss_temperature=args.ilploss_temperature,
     )
 
 

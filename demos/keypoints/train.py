@@ -25,12 +25,14 @@ from torch import nn
 
 from combopt_core import Status
 from combopt_torch import ILPLayer, LearnableConstraints
+from combopt_torch.ilploss import ILPLoss
 
 from .matching import argmax_matching, hungarian_matching, is_permutation, keypoint_accuracy
 from .model import GraphMatcher, delaunay_adjacency
 from .pairs import KeypointPair
 
 DECODERS = ("argmax", "hungarian", "combopt")
+METHODS = ("combopt", "ilploss")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,11 @@ class Protocol:
     validation and test (``None``: solve to proven optimality; a capped solve returns the
     solver's best point so far, and evaluation reports how often that happened);
     ``workers`` is the number of parallel solves per batch; ``solver_options`` are keyword
-    options for the backend (``get_solver(solver, **solver_options)``).
+    options for the backend (``get_solver(solver, **solver_options)``). ``method``:
+    ``"combopt"`` trains through the ILP with the paper's rule; ``"ilploss"`` trains the cost
+    network and the constraints solver-free with ILP-Loss (costs learned: a negative is cut
+    off or made costlier; soft-min temperature ``ilploss_temperature``), solving only to
+    validate and test.
     """
 
     epochs: int = 10
@@ -57,8 +63,12 @@ class Protocol:
     workers: int | None = None
     solver: str | None = None
     solver_options: dict | None = None
+    method: str = "combopt"
+    ilploss_temperature: float = 0.1
 
     def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method: expected one of {METHODS}, got {self.method!r}")
         for name in ("epochs", "iterations", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -250,20 +260,29 @@ def train(
     best = (-1.0, None, -1)
     history = []
     quarter = max(1, protocol.iterations // 4)
+    criterion = None
+    if protocol.method == "ilploss":
+        criterion = ILPLoss(0.0, 1.0, temperature=protocol.ilploss_temperature, seed=seed)
     for epoch in range(protocol.epochs):
         start = time.perf_counter()
         losses, infeasible, limited = [], [], []
         for iteration in range(1, protocol.iterations + 1):
             idx = rng.choice(len(train_pairs), size=protocol.batch_size, replace=False)
             batch = collate([train_pairs[i] for i in idx], features)
-            _, y, info = model(batch)
-            loss = ((y - batch.y_true) ** 2).mean()
+            if criterion is None:
+                _, y, info = model(batch)
+                loss = ((y - batch.y_true) ** 2).mean()
+                infeasible.append(float(info.infeasible.float().mean()))
+                limited.append(float((info.status == int(Status.TIME_LIMIT)).float().mean()))
+            else:  # solver-free: no ILP, so no infeasible or time-limited training solve
+                A, b = model.constraints()
+                loss = criterion(A, b, model.costs(batch).flatten(1), batch.y_true.flatten(1))
+                infeasible.append(0.0)
+                limited.append(0.0)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(float(loss.detach()))
-            infeasible.append(float(info.infeasible.float().mean()))
-            limited.append(float((info.status == int(Status.TIME_LIMIT)).float().mean()))
             if log and iteration % quarter == 0 and iteration < protocol.iterations:
                 log(
                     f"  epoch {epoch + 1}: {iteration}/{protocol.iterations} iterations, "
