@@ -110,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where results go (default: {DEFAULT_OUT}; --quick: nowhere)",
     )
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    p.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="train nothing: merge the results.csv of these runs' folders into one "
+        "table and accuracy figure under --out",
+    )
     return p
 
 
@@ -145,7 +154,7 @@ def table(rows: Sequence[dict]) -> str:
             return f"{v.mean():{fmt}} ± {v.std():{fmt}}" if len(v) > 1 else f"{v[0]:{fmt}}"
 
         stopped = " (stopped)" if any(str(r["stopped"]) == "True" for r in group) else ""
-        limit = group[0]["time_limit"]
+        limit = group[0].get("time_limit")
         if limit not in (None, ""):
             outs = sum(int(r["time_outs"]) for r in group)
             method = f"{method} (limit {float(limit):g} s/ILP, not exact: {outs} test time-outs)"
@@ -172,6 +181,8 @@ def write_csv(records: Sequence[Record], path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check(args)
+    if args.report:
+        return merge_reports(args.report, args.out or DEFAULT_OUT)
     defaults = QUICK if args.quick else FULL
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -238,6 +249,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     if out is not None:
         _write_report(out, rows, text, step_runs, rule_runs, boards, argv)
+    return 0
+
+
+def merge_reports(folders: Sequence[Path], out: Path) -> int:
+    """One table (``results.md``) and accuracy figure from several runs' ``results.csv``."""
+    rows = []
+    for folder in folders:
+        path = folder / "results.csv"
+        if not path.is_file():
+            raise ValueError(f"--report: no results.csv in {folder}")
+        with path.open(newline="") as f:
+            rows.extend(csv.DictReader(f))
+    out.mkdir(parents=True, exist_ok=True)
+    text = table(rows)
+    figure.plot_accuracy(rows, out / "accuracy.png")
+    names = ", ".join(str(f) for f in folders)
+    (out / "results.md").write_text(f"Merged from the runs in {names}.\n\n{text}\n")
+    print(text)
     return 0
 
 

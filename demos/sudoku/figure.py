@@ -34,25 +34,23 @@ def rule_similarity(A: np.ndarray, size: int) -> np.ndarray:
 
 
 def plot_accuracy(rows: Sequence[dict], path: Path) -> None:
-    """Test board accuracy per (size, input) and method: mean and std over seeds."""
+    """Test board accuracy per (size, input, test split) and method: mean, std over seeds."""
     plt = _pyplot()
-    groups = sorted({(r["size"], r["input"]) for r in rows})
+    key = lambda r: (int(r["size"]), r["input"], r["test_split"])
+    groups = sorted({key(r) for r in rows})
     methods = [m for m in ("comboptnet", "mlp", "rules") if any(r["method"] == m for r in rows)]
     fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(groups), 3.2))
     width = 0.8 / max(len(methods), 1)
     for j, method in enumerate(methods):
         means, stds = [], []
         for g in groups:
-            v = [
-                float(r["test_board"])
-                for r in rows
-                if (r["size"], r["input"]) == g and r["method"] == method
-            ]
+            v = [float(r["test_board"]) for r in rows if key(r) == g and r["method"] == method]
             means.append(np.mean(v) if v else np.nan)
             stds.append(np.std(v) if v else 0.0)
         x = np.arange(len(groups)) + (j - (len(methods) - 1) / 2) * width
         ax.bar(x, means, width, yerr=stds, label=method, capsize=3)
-    ax.set_xticks(np.arange(len(groups)), [f"{s}x{s} {i}" for s, i in groups])
+    labels = [f"{s}x{s} {i}" + (" (hard)" if t == "hard" else "") for s, i, t in groups]
+    ax.set_xticks(np.arange(len(groups)), labels, fontsize=8)
     ax.set_ylabel("test board accuracy (%)")
     ax.set_ylim(0, 105)
     ax.legend(fontsize=8)

@@ -35,6 +35,11 @@ def test_quick_run_writes_a_table_where_the_mlp_learns(tmp_path, capsys, monkeyp
     assert "| 4x4 | symbolic | rules | test | 1 | 100.0 |" in text
     for name in ("results.md", "accuracy.png", "step_times.png", "rules.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+    merged = tmp_path / "merged"
+    assert main(["--report", str(tmp_path / "out"), "--out", str(merged)]) == 0
+    assert "| 4x4 | symbolic | rules | test | 1 | 100.0 |" in (merged / "results.md").read_text()
+    with pytest.raises(ValueError, match="--report: no results.csv in"):
+        main(["--report", str(tmp_path / "cache"), "--out", str(merged)])
 
 
 def test_rules_model_is_the_exact_ilp_and_learned_model_gets_gradients():
