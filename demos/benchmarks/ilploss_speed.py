@@ -14,17 +14,21 @@ For each ``(variant, m, seed)``, in one process:
 Printed per cell and written to ``--out`` (CSV) as it goes: both times and their ratios
 (``train``: training steps against training steps; ``total``: the rule's projected steps
 against all of ILP-Loss's seconds, its solves included), the ILP-Loss test accuracy and best
-validation accuracy. ``--plot`` draws accuracy and speed-up per cell.
+validation accuracy. ``--plot`` draws accuracy and speed-up per cell; ``--rule-results``
+(CSV reports of full runs of the paper's rule, ``python -m demos random-constraints``) puts
+their test accuracy beside ILP-Loss's in the figure and in ``--table`` (markdown).
 
     python -m demos.benchmarks.ilploss_speed [--variant binary dense] [--m 1 2 4 8]
         [--seeds 0-4] [--epochs 100] [--rule-epochs 2] [--solver gurobi] [--out CSV]
-        [--plot PNG]
+        [--plot PNG] [--table MD] [--rule-results CSV ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -82,27 +86,80 @@ def run_cell(variant: str, m: int, seed: int, args, solver) -> dict[str, float]:
     }  # fmt: skip
 
 
-def plot(rows: list[dict[str, float]], path: Path) -> None:
-    """Per ``(variant, m)``: ILP-Loss test accuracy (mean, seed spread) and the speed-up."""
+def read_rule_results(paths: list[Path]) -> dict[tuple[str, int, int], float]:
+    """``(variant, m, seed) -> test accuracy %`` of the paper's rule's full runs."""
+    out = {}
+    for path in paths:
+        with path.open() as f:
+            for r in csv.DictReader(f):
+                if r["method"] == "combopt":
+                    out[(r["variant"], int(r["m"]), int(r["seed"]))] = float(r["test_accuracy"])
+    return out
+
+
+def _cells(rows):
+    return sorted({(r["variant"], r["m"]) for r in rows})
+
+
+def _stat(values) -> tuple[float, float]:
+    return (float(np.mean(values)), float(np.std(values))) if values else (np.nan, 0.0)
+
+
+def markdown(rows: list[dict[str, float]], rule_acc: dict, command: str) -> str:
+    """One row per ``(variant, m)``: both accuracies and times, mean +- std over seeds."""
+    lines = [
+        (
+            "| variant | m | ILP-Loss test % | paper's rule test % (full runs) | ILP-Loss "
+            "training s | ILP-Loss total s | paper's rule training s (projected) | speed-up, "
+            "training | speed-up, total | seeds |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for v, m in _cells(rows):
+        rs = [r for r in rows if (r["variant"], r["m"]) == (v, m)]
+        ref = [rule_acc[(v, m, r["seed"])] for r in rs if (v, m, r["seed"]) in rule_acc]
+
+        def cell(key, digits=1, rs=rs):
+            mean, std = _stat([r[key] for r in rs])
+            return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+        rule = "-" if not ref else "{:.1f} ± {:.1f}".format(*_stat(ref))
+        lines.append(
+            f"| {v} | {m} | {cell('ilploss_test_acc')} | {rule} | {cell('ilploss_train_s')} | "
+            f"{cell('ilploss_total_s')} | {cell('rule_projected_s', 0)} | "
+            f"{cell('ratio_train')}× | {cell('ratio_total')}× | {len(rs)} |"
+        )
+    return "\n".join(lines) + f"\n\nCommand: `{command}`\n"
+
+
+def plot(rows: list[dict[str, float]], rule_acc: dict, path: Path) -> None:
+    """Per ``(variant, m)``: test accuracy of both methods (mean, seed spread) and the
+    speed-up of ILP-Loss's training over the paper's rule's."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cells = sorted({(r["variant"], r["m"]) for r in rows})
+    cells = _cells(rows)
     labels = [f"{v}\nm={m}" for v, m in cells]
     x = np.arange(len(cells))
 
     def stat(key, v, m):
-        vals = [r[key] for r in rows if (r["variant"], r["m"]) == (v, m)]
-        return np.mean(vals), np.std(vals)
+        return _stat([r[key] for r in rows if (r["variant"], r["m"]) == (v, m)])
+
+    def rule_stat(v, m):
+        seeds = [r["seed"] for r in rows if (r["variant"], r["m"]) == (v, m)]
+        return _stat([rule_acc[(v, m, s)] for s in seeds if (v, m, s) in rule_acc])
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     acc = np.array([stat("ilploss_test_acc", v, m) for v, m in cells])
-    left.bar(x, acc[:, 0], yerr=acc[:, 1], capsize=3, color="tab:orange")
+    ref = np.array([rule_stat(v, m) for v, m in cells])
+    left.bar(x - 0.2, ref[:, 0], 0.4, yerr=ref[:, 1], capsize=3, label="paper's rule (CombOptNet)")
+    left.bar(x + 0.2, acc[:, 0], 0.4, yerr=acc[:, 1], capsize=3, label="ILP-Loss, solver-free")
     left.set_xticks(x, labels, fontsize=8)
-    left.set_ylabel("ILP-Loss test accuracy y = y* (%)")
+    left.set_ylabel("test accuracy y = y* (%)")
     left.set_ylim(0, 105)
+    left.legend(fontsize=8)
     for key, name, shift in (
         ("ratio_train", "training steps", -0.2),
         ("ratio_total", "total", 0.2),
@@ -140,6 +197,14 @@ def main(argv=None) -> int:
         "--out", type=Path, default=None, help="CSV of the cells, written as it goes"
     )
     parser.add_argument("--plot", type=Path, default=None, help="PNG of accuracy and speed-up")
+    parser.add_argument("--table", type=Path, default=None, help="markdown table of the cells")
+    parser.add_argument(
+        "--rule-results",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="CSV reports of full runs of the paper's rule, for its accuracy",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.rule_epochs < 1:
         parser.error("--epochs, --rule-epochs: must be at least 1")
@@ -181,8 +246,15 @@ def main(argv=None) -> int:
             f"  {variant} m={m}: {mean['ilploss_test_acc']:.1f} %  "
             f"{mean['ratio_train']:.1f}x  {mean['ratio_total']:.1f}x  ({len(rs)} seeds)"
         )
+    rule_acc = read_rule_results(args.rule_results)
     if args.plot is not None:
-        plot(rows, args.plot)
+        plot(rows, rule_acc, args.plot)
+    if args.table is not None:
+        command = "python -m demos.benchmarks.ilploss_speed " + " ".join(
+            shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+        )
+        args.table.parent.mkdir(parents=True, exist_ok=True)
+        args.table.write_text(markdown(rows, rule_acc, command))
     return 0
 
 
