@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from demos import random_constraints
+from demos import random_constraints, set_cover
 from demos.datasets import load_random_constraints
 from demos.ilploss_training import ILPLossConfig, train_ilploss
 from demos.models import build_model
@@ -31,16 +31,19 @@ def test_training_calls_no_solver_and_validation_does(monkeypatch):
     assert len(result.train_loss) == 4 and len(result.val_accuracy) == 2
 
 
-def test_the_demo_reports_both_methods_side_by_side(tmp_path):
-    argv = ["--m", "1", "--seeds", "0", "--methods", "combopt", "ilploss", "--epochs", "1"]
+@pytest.mark.parametrize(
+    "demo, m, name", [(random_constraints, 1, "random_constraints"), (set_cover, 4, "set_cover")]
+)
+def test_the_demo_reports_both_methods_side_by_side(tmp_path, demo, m, name):
+    argv = ["--m", str(m), "--seeds", "0", "--methods", "combopt", "ilploss", "--epochs", "1"]
     argv += ["--train-size", "80", "--solver", "highs", "--out", str(tmp_path), "--quiet"]
-    assert random_constraints.main(argv) == 0
-    with (tmp_path / "random_constraints.csv").open() as f:
+    assert demo.main(argv) == 0
+    with (tmp_path / f"{name}.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows] == ["combopt", "ilploss"]
-    assert [int(r["learned_constraints"]) for r in rows] == [1, 2]
+    assert [int(r["learned_constraints"]) for r in rows] == [m, 2 * m]
     assert all(float(r["train_seconds"]) > 0 for r in rows)
-    table = (tmp_path / "random_constraints.md").read_text()
+    table = (tmp_path / f"{name}.md").read_text()
     assert "| ilploss |" in table and "ILP-Loss" in table
 
 
