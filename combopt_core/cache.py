@@ -19,6 +19,7 @@ optimality not proven") and the message ``POOL_MESSAGE``. Its accuracy cost is m
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from collections import OrderedDict
@@ -65,7 +66,24 @@ def _constraints(instance: ILPInstance) -> tuple[np.ndarray, ...]:
     return instance.A, instance.b, instance.lb, instance.ub, instance.A_eq, instance.b_eq
 
 
-class SolutionCache:
+class _Copyable:
+    """Pickling and ``copy.deepcopy`` of an object guarded by ``self._lock``: the copy has
+    the contents (taken under the lock) and a lock of its own, e.g. in a copied layer or a
+    ``DataLoader`` worker."""
+
+    _lock: threading.Lock
+
+    def __getstate__(self) -> dict:
+        with self._lock:
+            state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
+            return copy.deepcopy(state)  # a consistent snapshot, not shared containers
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+class SolutionCache(_Copyable):
     """A bounded, thread-safe LRU cache of proven answers (see the module docstring).
 
     Args:
@@ -125,7 +143,7 @@ class SolutionCache:
         )
 
 
-class SolutionPool:
+class SolutionPool(_Copyable):
     """Solve a fraction ``solve_ratio`` of instances; answer the rest from a pool of points.
 
     Args:

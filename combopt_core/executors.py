@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import abc
 import atexit
+import dataclasses
 import hashlib
 import itertools
 import multiprocessing
@@ -111,6 +112,21 @@ def subproblem(problem: ILPProblem, indices: Sequence[int] | slice) -> ILPProble
     )
 
 
+def read_only(problem: ILPProblem) -> ILPProblem:
+    """``problem`` with every array replaced by a read-only view (no copy): a backend that
+    edits its input in place fails on that instance (``ValueError: assignment destination
+    is read-only``) instead of silently changing the later instances of a shared ``A`` or
+    the bounds the answers are verified against."""
+    views = {}
+    for field in dataclasses.fields(problem):
+        value = getattr(problem, field.name)
+        if isinstance(value, np.ndarray):
+            value = value.view()
+            value.setflags(write=False)
+            views[field.name] = value
+    return dataclasses.replace(problem, **views)
+
+
 def solve_chunk(
     solver: ILPSolver,
     chunk: ILPProblem,
@@ -126,9 +142,10 @@ def solve_chunk(
     ``solve_many`` call itself raises, the chunk is solved again one instance at a time, so
     that the failing instance is named. ``stop``, once set, ends the loop between instances
     (the batch is being abandoned; what was solved so far is returned); a chunk that raises
-    sets it.
+    sets it. The backend sees read-only views of the chunk's arrays (:func:`read_only`).
     """
     name = getattr(solver, "name", type(solver).__name__)
+    chunk = read_only(chunk)
     solve_many = getattr(solver, "solve_many", None)
     if solve_many is not None:
         try:
@@ -272,6 +289,16 @@ class _PoolExecutor(Executor):
         stop: threading.Event,
     ): ...
 
+    def __getstate__(self) -> dict:
+        """A copy (``copy.deepcopy``, pickling) has the same settings and starts its own pool
+        on first use; the pool's threads or processes stay with the original."""
+        keep = {k: v for k, v in self.__dict__.items() if k not in _POOL_STATE}
+        return {**keep, "_pool": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _get_pool(self) -> _FuturesExecutor:
         with self._lock:
             if self._closed:
@@ -313,6 +340,10 @@ class _PoolExecutor(Executor):
         if pool is not None:
             self._finalizer.detach()
             _shutdown(pool)
+
+
+#: What a copied pool executor does not take over (it makes its own).
+_POOL_STATE = ("_pool", "_lock", "_finalizer", "_payloads")
 
 
 def _shutdown(pool: _FuturesExecutor) -> None:
@@ -368,6 +399,10 @@ class ProcessExecutor(_PoolExecutor):
         self._payloads: weakref.WeakKeyDictionary[object, tuple[str, bytes]] = (
             weakref.WeakKeyDictionary()
         )
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._payloads = weakref.WeakKeyDictionary()
 
     def _make_pool(self):
         return ProcessPoolExecutor(

@@ -72,6 +72,12 @@ class RayExecutor(Executor):
         self._actors: list[Any] = []
         self._closed = False
 
+    def __reduce__(self):
+        raise TypeError(
+            "RayExecutor: cannot be pickled or deep-copied (it holds Ray actors); pass "
+            "executor='ray' to share the process's Ray executor instead"
+        )
+
     def _actor_pool(self, solver: ILPSolver):
         if self._closed:
             raise RuntimeError("RayExecutor: used after close()")

@@ -83,7 +83,8 @@ def _relative_residual(
 def check_returned(solution: object, num_vars: int, backend: str, index: int) -> None:
     """Raise ``SolverError`` (naming ``backend`` and instance ``index``) on a malformed answer.
 
-    A ``Solution`` must carry a finite ``(n,)`` point exactly when its status allows one:
+    A ``Solution`` must carry a finite ``(n,)`` point of real numbers (bool, integer or
+    float dtype) exactly when its status allows one:
     ``OPTIMAL`` needs a point, ``INFEASIBLE`` and ``ERROR`` must have none, ``TIME_LIMIT``
     may have one (the incumbent). Always on: the batch solver calls it on every answer.
     """
@@ -103,7 +104,12 @@ def _malformation(solution: object, num_vars: int) -> str | None:
         return "returned status OPTIMAL without a point" if status == Status.OPTIMAL else None
     if status in (Status.INFEASIBLE, Status.ERROR):
         return f"returned a point together with status {status.name}"
-    y = np.asarray(solution.y)
+    try:
+        y = np.asarray(solution.y)
+    except (TypeError, ValueError) as exc:  # e.g. a ragged list
+        return f"returned a point that is not an array of numbers ({exc}),"
+    if y.dtype.kind not in "biuf":  # str, object, complex, datetime: not a point
+        return f"returned a point of dtype {y.dtype.name}, not real numbers,"
     if y.shape != (num_vars,):
         return f"returned a point of shape {y.shape}, expected ({num_vars},),"
     if not np.all(np.isfinite(y)):

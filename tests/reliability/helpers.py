@@ -137,6 +137,9 @@ class WrongSolver:
         "optimal_without_point",
         "point_with_infeasible_status",
         "not_a_solution",
+        "string_point",
+        "object_point",
+        "complex_point",
     )
 
     def solve(self, instance: ILPInstance, time_limit: float | None = None):
@@ -166,6 +169,12 @@ class WrongSolver:
             return Solution(y, Status.INFEASIBLE)
         if self.kind == "not_a_solution":
             return y
+        if self.kind == "string_point":  # e.g. a plugin returning its solver's text output
+            return Solution(y.astype(str), Status.OPTIMAL, obj)
+        if self.kind == "object_point":
+            return Solution(y.astype(object), Status.OPTIMAL, obj)
+        if self.kind == "complex_point":
+            return Solution(y.astype(complex), Status.OPTIMAL, obj)
         raise AssertionError(self.kind)
 
 

@@ -7,6 +7,8 @@ never reported ``OPTIMAL``.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -108,6 +110,29 @@ def test_extreme_costs_are_never_optimal(backend, c, why):
     assert res.failed.all() and not res.has_solution.any() and why in res.messages[0]
     with pytest.raises(SolverError, match=f"cannot certify instance 0: .*{why}"):
         solve(*args, solver=backend, on_error="raise")
+
+
+@pytest.mark.parametrize(
+    "c, A, b, lo, hi, optimum",
+    [  # each once made a backend fail, hang or answer wrongly
+        ([-1.0, -2.0, 1.0], [1e15] * 3, 2e15, 0, 3, -4.0),  # HiGHS: ERROR
+        ([-1.0, -2.0, 1.0], [1e300] * 3, 2e300, 0, 3, -4.0),
+        ([-1e20, -2e20, 1e20], [1.0] * 3, 2.0, 0, 3, -4e20),  # SCIP: ERROR
+        ([2.0**63, -(2.0**63), 2.0**63], [1.0] * 3, 2.0, -5, 5, -15 * 2.0**63),  # SCIP: hang
+        ([1e300, -1e300, 5e299], [1.0] * 3, 1.0, -5, 5, -1.25e301),
+        # 1e-12 (y1 + ... + y4) <= 1e-12: at most one y is 1. An absolute 1e-9 tolerance on
+        # the row as given would let all four be 1 (every backend did, before the scaling).
+        ([-1.0] * 4, [1e-12] * 4, 1e-12, 0, 1, -1.0),
+    ],
+    ids=["A=1e15", "A=1e300", "c=1e20", "c=2^63", "c=1e300", "row=1e-12"],
+)
+def test_magnitudes_that_once_broke_backends_solve_exactly(backend, c, A, b, lo, hi, optimum):
+    skip_unless_fits(backend, len(c), lo, hi)
+    start = time.perf_counter()
+    res = solve([c], [[A]], [[b]], lo, hi, solver=backend, time_limit=20)
+    assert time.perf_counter() - start < 10, "the solve ignored its time limit"
+    assert res.optimal.all(), res.messages
+    assert res.objective[0] == pytest.approx(optimum, rel=1e-12, abs=0)
 
 
 def test_restore_names_the_callers_index_and_maps_objectives_back():

@@ -32,6 +32,9 @@ EXPECTED = {
     "optimal_without_point": "OPTIMAL without a point",
     "point_with_infeasible_status": "status INFEASIBLE",
     "not_a_solution": "not a combopt Solution",
+    "string_point": "dtype str",
+    "object_point": "dtype object, not real numbers",
+    "complex_point": "dtype complex128, not real numbers",
 }
 
 
