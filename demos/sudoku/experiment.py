@@ -61,6 +61,7 @@ class Record:
     lr: float
     steps: int
     stopped: bool
+    train_infeasible: float  # % of training ILPs without a feasible point (mean over epochs)
     best_epoch: int
     val_board: float
     test_board: float
@@ -142,6 +143,9 @@ def run(setting: Setting, protocol: Protocol, data: dict, log=print) -> tuple[Re
         lr=protocol_used.lr,
         steps=result.steps,
         stopped=result.stopped,
+        train_infeasible=100 * float(np.mean(result.infeasible_share))
+        if result.infeasible_share
+        else float("nan"),
         best_epoch=result.best_epoch,
         val_board=100 * result.val_board,
         test_board=100 * result.test_board,

@@ -31,6 +31,7 @@ def test_quick_run_writes_a_table_where_the_mlp_learns(tmp_path, capsys, monkeyp
     c = rows["comboptnet"]
     assert int(c["steps"]) >= 1 and float(c["seconds_forward"]) > 0
     assert c["stopped"] == "True" and int(c["learned_constraints"]) == 64
+    assert 0 < float(c["train_infeasible"]) <= 100  # the paper's initial rows: infeasible ILPs
     text = capsys.readouterr().out
     assert "| 4x4 | symbolic | rules | test | 1 | 100.0 |" in text
     for name in ("results.md", "accuracy.png", "step_times.png", "rules.png"):
