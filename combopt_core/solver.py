@@ -33,6 +33,14 @@ Optional extensions (the core uses them when present; see ``combopt_core.executo
   a solve).
   ``solve_many`` must return the same answers as ``solve`` (up to ties between several
   optimal points) and follow every rule above.
+* ``interrupt() -> None``: ask every solve of this object running now, in any thread, to
+  stop as soon as it can; each stopped call raises ``KeyboardInterrupt``. The executors
+  call it when Ctrl-C (or an error elsewhere) abandons a batch, so that control returns
+  without waiting for the running solves; ``combopt_core.interrupts.RunningSolves`` does
+  the bookkeeping. Without it, Ctrl-C waits for the running solves (bounded by the time
+  limit, if any).
+
+The arrays a backend is given are read-only views: a backend must not edit its inputs.
 """
 
 from __future__ import annotations
