@@ -145,6 +145,8 @@ def solve_batch(
             problem = replace(problem, start=candidates, has_start=started)
         chosen = resolve_executor(executor, solver, workers, len(todo))
         chunk = problem if len(todo) == B else subproblem(problem, todo)
+        if not getattr(solver, "supports_equalities", False):
+            chunk = lower_equalities(chunk)  # a backend that predates equality rows
         conditioned = condition(chunk)  # exact power-of-two scaling: same argmin
         solved = chosen.run(solver, conditioned.problem, time_limit, on_error)
         # the same error on every instance is the backend's, not theirs: raised, not flagged
@@ -154,8 +156,6 @@ def solve_batch(
         solved = restore(solved, conditioned, solver.name, on_error, todo)
         for i, solution in zip(todo, solved):
             solutions[i] = solution
-        if not getattr(solver, "supports_equalities", False):
-            chunk = lower_equalities(chunk)  # a backend that predates equality rows
 
     result = BatchSolution.stack(solutions, problem.fallback_point(), started)
     if verify:  # under on_error="flag", points outside the tolerance become Status.ERROR
@@ -238,6 +238,8 @@ def solve(
     start: Any = None,
     skip: bool = False,
     enumeration: str = "never",
+    A_eq: Any = None,
+    b_eq: Any = None,
 ) -> BatchSolution:
     """Validate and solve ``min c.y s.t. A y <= b, A_eq y == b_eq, lb <= y <= ub, y integer``
     for a batch.
@@ -248,8 +250,6 @@ def solve(
     """
     if not hasattr(solver, "solve"):
         solver = get_solver(solver)
-    A_eq: Any = None,
-    b_eq: Any = None,
     return solve_batch(
         solver,
         make_problem(c, A, b, lb, ub, A_eq, b_eq),

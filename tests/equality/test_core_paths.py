@@ -164,3 +164,14 @@ def test_lowering_keeps_the_layout_and_the_feasible_set():
             feasible_points(a.A, a.b, a.lb, a.ub, a.A_eq, a.b_eq),
             feasible_points(b.A, b.b, b.lb, b.ub),
         )
+
+
+def test_solve_takes_equality_rows_as_arguments():
+    from combopt_core import solve
+
+    c = [[-1.0, -2.0, -3.0, -1.0]]
+    without = solve(c, np.zeros((0, 4)), np.zeros(0), 0, 1, solver="highs")
+    np.testing.assert_array_equal(without.y, [[1, 1, 1, 1]])
+    with_rows = solve(c, np.zeros((0, 4)), np.zeros(0), 0, 1, solver="highs",
+                      A_eq=ONE_OF_THREE, b_eq=[1.0])  # fmt: skip
+    np.testing.assert_array_equal(with_rows.y, [[0, 0, 1, 1]])
