@@ -25,13 +25,14 @@ from torch import nn
 
 from combopt_torch.ilploss import ILPLoss
 
-from .datasets import ConstraintDataset, box_only_solutions, exact_match
+from .datasets import ConstraintDataset
 from .training import (
     TrainConfig,
     TrainResult,
     _progress,
     _snapshot,
     accuracy,
+    finish_run,
     normalize_costs,
     train,
 )
@@ -149,17 +150,9 @@ def train_ilploss(
                 flush=True,
             )
 
-    model.load_state_dict(best_state, strict=False)
-    result.best_epoch, result.best_val_accuracy = best_epoch, best_val
-    result.test_accuracy = accuracy(
-        model, normalize_costs(data.c_test), data.y_test, config.eval_batch_size
+    return finish_run(
+        model, data, config, result, best_state, best_epoch, best_val, train_seconds, start
     )
-    result.box_only_accuracy = float(
-        exact_match(box_only_solutions(data.c_test, data.lb, data.ub), data.y_test).mean()
-    )
-    result.train_seconds = train_seconds
-    result.wall_seconds = time.perf_counter() - start
-    return result
 
 
 def train_combined(

@@ -105,6 +105,32 @@ def _progress(iterable, enabled: bool, desc: str):
     )
 
 
+def finish_run(
+    model: nn.Module,
+    data: ConstraintDataset,
+    config: TrainConfig,
+    result: TrainResult,
+    best_state: dict,
+    best_epoch: int,
+    best_val: float,
+    train_seconds: float,
+    start: float,
+) -> TrainResult:
+    """End a training run: ``model`` back at its best-validation weights, scored once on
+    the test split; ``result`` completed (``start``: the run's ``perf_counter()``)."""
+    model.load_state_dict(best_state, strict=False)
+    result.best_epoch, result.best_val_accuracy = best_epoch, best_val
+    result.test_accuracy = accuracy(
+        model, normalize_costs(data.c_test), data.y_test, config.eval_batch_size
+    )
+    result.box_only_accuracy = float(
+        exact_match(box_only_solutions(data.c_test, data.lb, data.ub), data.y_test).mean()
+    )
+    result.train_seconds = train_seconds
+    result.wall_seconds = time.perf_counter() - start
+    return result
+
+
 def train(
     model: nn.Module, data: ConstraintDataset, config: TrainConfig = TrainConfig()
 ) -> TrainResult:
@@ -168,14 +194,6 @@ def train(
                 flush=True,
             )
 
-    model.load_state_dict(best_state, strict=False)
-    result.best_epoch, result.best_val_accuracy = best_epoch, best_val
-    result.test_accuracy = accuracy(
-        model, normalize_costs(data.c_test), data.y_test, config.eval_batch_size
+    return finish_run(
+        model, data, config, result, best_state, best_epoch, best_val, train_seconds, start
     )
-    result.box_only_accuracy = float(
-        exact_match(box_only_solutions(data.c_test, data.lb, data.ub), data.y_test).mean()
-    )
-    result.train_seconds = train_seconds
-    result.wall_seconds = time.perf_counter() - start
-    return result

@@ -49,10 +49,10 @@ def _ddist_feasible_side(
     return -y / na, 1.0 / na
 
 
-def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
-    """Return (dc, dA, db) for one instance: dy, y (n,), A (m, n), b (m,), lb/ub (n,)."""
+def _targets(dy, y, lb, ub):
+    """The Delta-basis decomposition of ``dy`` at ``y``: ``(lambda_k, Delta_k, y + Delta_k)``
+    for every k with ``lambda_k > 0`` whose target differs from ``y`` and lies in the box."""
     n = len(y)
-    m = len(b)
     dy = np.array(dy, dtype=float)
     # Appendix B.1: drop directions whose unit step leaves the box.
     for j in range(n):
@@ -61,9 +61,6 @@ def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
             dy[j] = 0.0
     # Eq. (8): coordinates by |dy| decreasing (stable order on ties).
     order = sorted(range(n), key=lambda j: -abs(dy[j]))
-    dc = np.zeros(n)
-    dA = np.zeros((m, n))
-    db = np.zeros(m)
     for k in range(n):
         # Proposition 1.
         nxt = abs(dy[order[k + 1]]) if k + 1 < n else 0.0
@@ -75,10 +72,19 @@ def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
         for i in range(k + 1):
             delta[order[i]] = -np.sign(dy[order[i]])
         target = y + delta
-        if np.all(target == y):
+        if np.all(target == y) or np.any(target < lb) or np.any(target > ub):
             continue
-        if np.any(target < lb) or np.any(target > ub):
-            continue
+        yield lam, delta, target
+
+
+def reference_backward(dy, y, A, b, lb, ub, tau, tol=1e-9):
+    """Return (dc, dA, db) for one instance: dy, y (n,), A (m, n), b (m,), lb/ub (n,)."""
+    n = len(y)
+    m = len(b)
+    dc = np.zeros(n)
+    dA = np.zeros((m, n))
+    db = np.zeros(m)
+    for lam, delta, target in _targets(dy, y, lb, ub):
         violated = [j for j in range(m) if A[j] @ target - b[j] > tol * max(1.0, abs(b[j]))]
         if not violated:
             # Eq. (7): cost mismatch c.(y' - y) has derivative (y' - y) in c.
@@ -143,12 +149,6 @@ def reference_backward_eq(dy, y, A, b, A_eq, b_eq, lb, ub, tau, tol=1e-9):
         na = float(np.linalg.norm(a))
         return row[2] * (-y / na), row[2] * (1.0 / na)
 
-    dy = np.array(dy, dtype=float)
-    for j in range(n):
-        step = y[j] - np.sign(dy[j])
-        if step < lb[j] or step > ub[j]:
-            dy[j] = 0.0
-    order = sorted(range(n), key=lambda j: -abs(dy[j]))
     dc = np.zeros(n)
     grads = {0: (np.zeros((m, n)), np.zeros(m)), 1: (np.zeros((m_eq, n)), np.zeros(m_eq))}
 
@@ -157,17 +157,7 @@ def reference_backward_eq(dy, y, A, b, A_eq, b_eq, lb, ub, tau, tol=1e-9):
         dA_[row[1]] += weight * ga
         db_[row[1]] += weight * gb
 
-    for k in range(n):
-        nxt = abs(dy[order[k + 1]]) if k + 1 < n else 0.0
-        lam = abs(dy[order[k]]) - nxt
-        if lam == 0.0:
-            continue
-        delta = np.zeros(n)
-        for i in range(k + 1):
-            delta[order[i]] = -np.sign(dy[order[i]])
-        target = y + delta
-        if np.all(target == y) or np.any(target < lb) or np.any(target > ub):
-            continue
+    for lam, delta, target in _targets(dy, y, lb, ub):
         violated = [row for row in rows if violated_at(row, target)]
         if not violated:
             dc += lam * delta
