@@ -21,8 +21,8 @@ import time
 import numpy as np
 import torch
 
-from adapters.combopt_torch import LearnableConstraints
 from combopt_core import Status, get_solver, list_backends, solve
+from combopt_torch import LearnableConstraints
 from demos.sudoku.data import generate
 from demos.sudoku.ilp import decode, given_costs, num_vars, one_hot, true_rules
 

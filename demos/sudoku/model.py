@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adapters.combopt_torch import ILPLayer, LearnableConstraints
+from combopt_torch import ILPLayer, LearnableConstraints
 
 from .ilp import fill_bonus, num_vars
 
