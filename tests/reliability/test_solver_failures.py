@@ -102,9 +102,11 @@ def test_real_backend_honours_the_time_limit(backend):
 def test_real_backend_time_out_without_incumbent_gives_fallback(backend):
     skip_unless_fits(backend, 100, 0, 1)
     c, A, b, lb, ub = hard_problem(np.random.default_rng(1), 2)
-    # a covering row (sum y >= 30) makes the easy points infeasible
+    # a covering row (sum y >= 15) makes the easy points infeasible; the packing rows allow
+    # at most 16, so few points are left (at 30 the instance was infeasible, which Gurobi
+    # without presolve proves within the 1 ms limit)
     A = np.concatenate([A, -np.ones((2, 1, 100)) / 10], axis=1)
-    b = np.concatenate([b, np.full((2, 1), -3.0)], axis=1)
+    b = np.concatenate([b, np.full((2, 1), -1.5)], axis=1)
     res = solve(c, A, b, lb, ub, solver=backend, workers=1, time_limit=0.001)
     assert res.timed_out.any() or res.optimal.all()
     lost = res.timed_out & ~res.has_solution
