@@ -19,7 +19,9 @@ from .enumerate import DEFAULT_MAX_POINTS
 def _make(**options):
     from .solver import BruteForceSolver
 
-    check_keywords("bruteforce", options, BruteForceSolver)  # a misspelt keyword: the closest ones named
+    check_keywords(
+        "bruteforce", options, BruteForceSolver
+    )  # a misspelt keyword: the closest ones named
     return BruteForceSolver(**options)
 
 

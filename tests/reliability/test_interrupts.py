@@ -11,18 +11,22 @@ and which of its solver processes are still alive.
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from combopt_core import Status, get_solver, make_problem
 from combopt_core.interrupts import RunningSolves, interrupt, interruptible
 
-from .helpers import available_backends, skip_unless_fits
+from .helpers import available_backends, hard_problem
 
 TESTS_DIR = str(Path(__file__).resolve().parents[1])
 #: The target is 1 s; a loaded CI machine gets a margin (the measured latency is printed).
@@ -39,8 +43,8 @@ CHILD = textwrap.dedent(
 
     def main():
         backend, executor, workers = {backend!r}, {executor!r}, {workers!r}
-        solver = co.get_solver(backend)
-        problem = co.make_problem(*hard_problem(np.random.default_rng(0), 16, n=120, m=20))
+        solver = co.get_solver(backend, **{options!r})
+        problem = co.make_problem(*hard_problem(np.random.default_rng(0), 16, n={n!r}, m=20))
         sent = {{}}
 
         def ctrl_c():
@@ -70,6 +74,12 @@ CHILD = textwrap.dedent(
 )
 
 
+#: Per backend: solver options and the number of binary variables of the hard batch. Brute
+#: force is allowed a box of 2^26 points, which takes it seconds per instance.
+HARD_SETUP = {"bruteforce": ({"max_points": 2**26}, 26)}
+DEFAULT_SETUP = ({}, 120)
+
+
 def _cases():
     for backend in available_backends():
         for executor, workers in (("serial", 1), ("threads", 2)):
@@ -82,10 +92,17 @@ def _cases():
 def test_ctrl_c_stops_a_batch_without_time_limit_within_a_second(
     backend, executor, workers, tmp_path
 ):
-    skip_unless_fits(backend, 120, 0, 1)
+    options, n = HARD_SETUP.get(backend, DEFAULT_SETUP)
     script = tmp_path / "child.py"
     script.write_text(
-        CHILD.format(tests=TESTS_DIR, backend=backend, executor=executor, workers=workers)
+        CHILD.format(
+            tests=TESTS_DIR,
+            backend=backend,
+            executor=executor,
+            workers=workers,
+            options=options,
+            n=n,
+        )
     )
     proc = subprocess.run(
         [sys.executable, str(script)], check=False, capture_output=True, text=True, timeout=120
@@ -144,11 +161,38 @@ def test_interrupt_never_masks_the_reason_the_batch_stops():
 
 
 def test_every_built_in_backend_can_be_interrupted():
-    from combopt_core import get_solver
-
     for name in available_backends():
-        if name != "bruteforce":  # enumerates at most 2**20 points: seconds at most
-            assert interruptible(get_solver(name)), name
+        assert interruptible(get_solver(name)), name
+
+
+def test_bruteforce_stops_between_blocks_and_solves_again_afterwards():
+    """``interrupt()`` ends a brute-force enumeration of 2^24 points (seconds) within a
+    fraction of a second, as ``KeyboardInterrupt`` in the solving thread; solves started
+    afterwards, and by a copy of the solver, run to the end."""
+    solver = get_solver("bruteforce", max_points=2**24)
+    big = make_problem(*hard_problem(np.random.default_rng(0), 1, n=24, m=20)).instance(0)
+    outcome, started = [], threading.Event()
+
+    def solve():
+        started.set()
+        try:
+            outcome.append(solver.solve(big))
+        except KeyboardInterrupt:
+            outcome.append(("interrupted", time.monotonic()))
+
+    worker = threading.Thread(target=solve)
+    worker.start()
+    started.wait(5)
+    time.sleep(0.3)
+    asked = time.monotonic()
+    solver.interrupt()
+    worker.join(10)
+    assert outcome and outcome[0][0] == "interrupted", "the solve was not stopped"
+    assert outcome[0][1] - asked < 0.5, f"stopped {outcome[0][1] - asked:.2f} s after the request"
+    small = make_problem(*hard_problem(np.random.default_rng(1), 1, n=10, m=3)).instance(0)
+    for fresh in (solver, copy.deepcopy(solver)):
+        assert fresh.solve(small).status == Status.OPTIMAL
+        assert interruptible(fresh)
 
 
 def test_ctrl_c_in_a_serial_batch_waits_for_no_solve():
