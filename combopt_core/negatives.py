@@ -154,24 +154,36 @@ def k_hop(
     """``count`` points a row per ``k`` in ``hops``, each at L1 distance exactly ``k`` from
     ``y``: ``(B, len(hops) * count, n)``, grouped by ``k`` in the order of ``hops``.
 
-    Each moves ``k`` distinct coordinates (drawn uniformly among those with ``lb < ub``) by
-    one step, up or down with equal chance where both stay in the box.
+    Each moves ``k`` distinct coordinates, a uniformly random subset of those with
+    ``lb < ub`` (the first ``k`` of a partial Fisher-Yates shuffle), by one step: up or down
+    with equal chance where both stay in the box (the only case that draws a direction).
+    Random draws per point: ``max(hops)`` integers, and as many uniforms for a box with a
+    range wider than 1.
     """
     batch, n = y.shape
     free = np.flatnonzero(hi > lo)
-    size = len(hops) * count
-    # k distinct free coordinates per sample: those whose uniform key is among its k smallest.
-    keys = rng.random((batch, size, free.size))
-    k = np.repeat(np.asarray(hops, dtype=np.int64), count)  # (size,)
-    kth = np.take_along_axis(
-        np.sort(keys, axis=-1), np.broadcast_to(k[:, None] - 1, (batch, size, 1)), axis=-1
-    )
-    moved = np.zeros((batch, size, n), dtype=bool)
-    moved[..., free] = keys <= kth
-    base = np.broadcast_to(y[:, None, :], moved.shape)
-    can_up, can_down = base < hi, base > lo
-    up = np.where(can_up & can_down, rng.random(moved.shape) < 0.5, can_up)
-    return base + moved * np.where(up, 1.0, -1.0)
+    size, kmax = len(hops) * count, max(hops)
+    rows = batch * size
+    order = np.tile(free, rows)  # flat (rows, free.size): each point's shuffle of free
+    start = np.arange(rows) * free.size
+    for j in range(kmax):  # swap position j with a uniform position in [j, free.size)
+        pick = start + rng.integers(j, free.size, size=rows)
+        head = order[start + j]
+        order[start + j] = order[pick]
+        order[pick] = head
+    chosen = order.reshape(rows, free.size)[:, :kmax]  # distinct coordinates per point
+    k = np.tile(np.repeat(np.asarray(hops, dtype=np.int64), count), batch)  # (rows,)
+    used = np.arange(kmax) < k[:, None]
+    out = np.repeat(y, size, axis=0).ravel()  # flat (rows, n)
+    flat = (np.arange(rows) * n)[:, None] + chosen
+    at = out[flat]
+    can_up = at < hi[chosen]
+    up = can_up
+    if np.any(hi - lo > 1):
+        both = can_up & (at > lo[chosen])
+        up = np.where(both, rng.random(chosen.shape) < 0.5, can_up)
+    out[flat] = at + used * np.where(up, 1.0, -1.0)
+    return out.reshape(batch, size, n)
 
 
 def projections(
@@ -185,33 +197,32 @@ def projections(
     batch, n = y.shape
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    if A.ndim == 2:
-        A = np.broadcast_to(A, (batch, *A.shape))
-    if b.ndim == 1:
-        b = np.broadcast_to(b, (batch, b.shape[0]))
-    if A.ndim != 3 or A.shape[0] != batch or A.shape[2] != n:
+    shared = A.ndim == 2
+    m = A.shape[-2] if A.ndim >= 2 else -1
+    if not (shared or A.ndim == 3) or A.shape[-1] != n or (not shared and A.shape[0] != batch):
         raise ValueError(f"A: expected (m, {n}) or ({batch}, m, {n}), got {A.shape}")
-    if b.shape != A.shape[:2]:
-        raise ValueError(f"b: expected ({A.shape[1]},) or {A.shape[:2]}, got {b.shape}")
+    if b.shape not in ((m,), (batch, m)):
+        raise ValueError(f"b: expected ({m},) or {(batch, m)}, got {b.shape}")
     if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
         raise ValueError("A, b: must be finite")
-    norm2 = np.einsum("bkn,bkn->bk", A, A)
-    excess = np.einsum("bkn,bn->bk", A, y) - b  # a.y - b
-    scale = np.divide(excess, norm2, out=np.zeros_like(excess), where=norm2 > 0)
+    norm2 = (A * A).sum(-1)  # (m,) or (B, m)
+    excess = (y @ A.T if shared else np.matmul(A, y[:, :, None])[..., 0]) - b  # a.y - b
+    scale = np.divide(
+        excess, norm2, out=np.zeros_like(excess), where=np.broadcast_to(norm2 > 0, excess.shape)
+    )
     raw = y[:, None, :] - scale[..., None] * A  # (B, m, n) on the hyperplanes
     floor = np.floor(raw)
     point = np.clip(floor + (rng.random(raw.shape) < raw - floor), lo, hi)
-    gold = np.broadcast_to(y[:, None, :], raw.shape)
-    same = np.all(point == gold, axis=-1)  # (B, m): rounded back onto the gold point
-    if np.any(same):
-        offset = np.where(hi > lo, np.abs(raw - gold), -1.0)  # fixed coordinates never move
-        i = np.argmax(offset, axis=-1)  # (B, m)
-        at = np.take_along_axis(gold, i[..., None], axis=-1)[..., 0]
-        towards = np.where(np.take_along_axis(raw, i[..., None], axis=-1)[..., 0] >= at, 1.0, -1.0)
-        step = np.where((at + towards > hi[i]) | (at + towards < lo[i]), -towards, towards)
-        fix = np.zeros_like(point)
-        np.put_along_axis(fix, i[..., None], step[..., None], axis=-1)
-        point = np.where(same[..., None], gold + fix, point)
+    rows, cons = np.nonzero(np.all(point == y[:, None, :], axis=-1))  # rounded onto gold
+    if rows.size:
+        gold, near = y[rows], raw[rows, cons]  # (s, n)
+        offset = np.where(hi > lo, np.abs(near - gold), -1.0)  # fixed coordinates never move
+        i = np.argmax(offset, axis=-1)  # (s,)
+        s = np.arange(rows.size)
+        at = gold[s, i]
+        towards = np.where(near[s, i] >= at, 1.0, -1.0)
+        gold[s, i] += np.where((at + towards > hi[i]) | (at + towards < lo[i]), -towards, towards)
+        point[rows, cons] = gold
     return point
 
 

@@ -39,7 +39,7 @@ def test_terms_and_gradients_match_the_plain_reference(seed, learn_cost, tempera
     for name, value in terms.items():
         np.testing.assert_allclose(float(value.detach()), values[name], rtol=1e-10, atol=1e-12)
         inputs = [A_t, b_t] + ([c_t] if learn_cost else [])
-        got = torch.autograd.grad(value, inputs, allow_unused=True)
+        got = torch.autograd.grad(value, inputs, allow_unused=True, retain_graph=True)
         for g, ref in zip(got, grads[name]):
             g = np.zeros_like(ref) if g is None else g.numpy()
             np.testing.assert_allclose(g, ref, rtol=1e-9, atol=1e-12)

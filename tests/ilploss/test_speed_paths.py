@@ -1,0 +1,121 @@
+"""The fast paths compute what the direct formulas compute.
+
+* The ``neg`` term is built from reductions the size of ``A`` (its hinge weights computed
+  without autograd); here it is checked against differentiating the hinges directly, in
+  float32 at the Random Constraints sizes, for shared and per-sample rows and learned costs.
+* k-hop negatives pick their coordinates by a partial Fisher-Yates shuffle: each
+  ``k``-subset of the free coordinates equally likely, each free direction a fair coin.
+* Projections are computed without broadcasting a shared ``A``: the same points, draw for
+  draw, as the broadcast formula.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from combopt_core.negatives import NegativeSampler, k_hop, projections
+from combopt_torch.ilploss import ilp_loss_terms
+
+
+def _direct_neg(A, b, c, y, neg, neg_margin, temperature, learn_cost):
+    """The ``neg`` term by autograd through every hinge (the formula of the docstring)."""
+    if A.ndim == 2:
+        A, b = A.expand(len(y), *A.shape), b.expand(len(y), -1)
+    norm = A.norm(dim=-1)
+    d = (b[:, None, :] - neg @ A.transpose(-1, -2)) / norm[:, None, :]
+    gap = ((y[:, None, :] - neg) * c[:, None, :]).sum(-1)
+    if learn_cost:
+        d = torch.cat([d, (gap / c.norm(dim=-1, keepdim=True))[..., None]], dim=-1)
+        counts = torch.ones_like(gap)
+    else:
+        counts = (gap.detach() >= 0).to(gap.dtype)
+    with torch.no_grad():
+        if temperature == 0:
+            w = torch.nn.functional.one_hot(d.argmin(-1), d.shape[-1]).to(d.dtype)
+        else:
+            w = torch.softmax(-d / temperature, dim=-1)
+    per = (w * torch.relu(neg_margin + d)).sum(-1)
+    return ((counts * per).sum(-1) / counts.sum(-1).clamp_min(1.0)).mean()
+
+
+def _rc_case(seed, per_sample, lb=0.0, ub=1.0, batch=64, n=16, m=8):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(int(lb), int(ub) + 1, (batch, n)).astype(float)
+    A = rng.normal(size=(batch, m, n) if per_sample else (m, n))
+    b = A @ np.full(n, (lb + ub) / 2) + rng.uniform(0.0, 0.5 * (ub - lb), A.shape[:-1])
+    c = rng.normal(size=(batch, n))
+    neg = NegativeSampler().sample(
+        y, lb, ub, rng, A if not per_sample else A[0], b[0] if per_sample else b
+    )
+    return (torch.tensor(x, dtype=torch.float32) for x in (A, b, c, y, neg))
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.1, 0.01])
+@pytest.mark.parametrize("per_sample, learn_cost", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("box", [(0.0, 1.0), (-5.0, 5.0)])
+def test_neg_term_and_gradient_match_the_direct_hinges(temperature, per_sample, learn_cost, box):
+    A, b, c, y, neg = _rc_case(int(temperature * 100) + 7 * per_sample, per_sample, *box)
+    grads = []
+    values = []
+    for direct in (False, True):
+        A_t, b_t = A.clone().requires_grad_(), b.clone().requires_grad_()
+        c_t = c.clone().requires_grad_(learn_cost)
+        if direct:
+            value = _direct_neg(A_t, b_t, c_t, y, neg, 0.01, temperature, learn_cost)
+        else:
+            value = ilp_loss_terms(A_t, b_t, c_t, y, neg, 0.01, 0.01, temperature)["neg"]
+        inputs = [A_t, b_t] + ([c_t] if learn_cost else [])
+        grads.append(torch.autograd.grad(value, inputs))
+        values.append(float(value.detach()))
+    assert values[1] > 0  # the case has active hinges
+    np.testing.assert_allclose(values[0], values[1], rtol=1e-4)
+    for fast, direct in zip(*grads):
+        scale = float(direct.abs().max())
+        np.testing.assert_allclose(fast.numpy(), direct.numpy(), atol=1e-4 * scale)
+
+
+def test_k_hop_subsets_and_directions_are_uniform():
+    y = np.zeros((1, 5))
+    lo, hi = np.full(5, -1.0), np.full(5, 1.0)  # every coordinate can move both ways
+    neg = k_hop(y, lo, hi, (2,), 20000, np.random.default_rng(0))[0]
+    subsets = [tuple(np.flatnonzero(z)) for z in neg]
+    freq = np.array([subsets.count(s) for s in itertools.combinations(range(5), 2)])
+    assert len(set(subsets)) == 10 and np.all(np.abs(freq / 20000 - 0.1) < 0.01)
+    assert abs(np.mean(neg[neg != 0] > 0) - 0.5) < 0.01
+    assert np.all(np.abs(neg).sum(-1) == 2)
+
+
+def test_k_hop_only_moves_free_coordinates_and_is_seeded():
+    y = np.array([[0.0, 1.0, 2.0, 0.0]])
+    lo, hi = np.array([0.0, 1.0, 0.0, 0.0]), np.array([1.0, 1.0, 2.0, 1.0])  # coord 1 fixed
+    draws = [k_hop(y, lo, hi, (3, 1), 50, np.random.default_rng(s)) for s in (3, 3, 4)]
+    assert np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[0], draws[2])
+    neg = draws[0][0]
+    assert np.all(neg[:, 1] == 1.0) and np.all((neg >= lo) & (neg <= hi))
+    assert np.all(np.abs(neg - y).sum(-1) == np.repeat([3, 1], 50))
+
+
+def _broadcast_projections(y, lo, hi, A, b, rng):
+    """The projections' formula with a shared ``A`` broadcast over the batch."""
+    A = np.broadcast_to(A, (len(y), *A.shape))
+    excess = np.einsum("bkn,bn->bk", A, y) - b
+    raw = y[:, None, :] - (excess / np.einsum("bkn,bkn->bk", A, A))[..., None] * A
+    floor = np.floor(raw)
+    return np.clip(floor + (rng.random(raw.shape) < raw - floor), lo, hi)
+
+
+def test_projections_of_a_shared_A_equal_the_broadcast_formula():
+    rng = np.random.default_rng(5)
+    y = rng.integers(-5, 6, (64, 16)).astype(float)
+    A, b = rng.normal(size=(8, 16)), rng.normal(size=8) * 4
+    lo, hi = np.full(16, -5.0), np.full(16, 5.0)
+    fast = projections(y, lo, hi, A, b, np.random.default_rng(1))
+    ref = _broadcast_projections(y, lo, hi, A, b, np.random.default_rng(1))
+    repaired = np.all(ref == y[:, None, :], axis=-1)  # those are moved off the gold point
+    assert np.array_equal(fast[~repaired], ref[~repaired])
+    assert not np.any(np.all(fast == y[:, None, :], axis=-1))
