@@ -9,7 +9,9 @@ For each ``(variant, m, seed)``, in one process:
 * ``rule``: the paper's rule (``demos.training.train``, m learned constraints, the same
   backend, one worker) timed on ``--rule-epochs`` epochs; its per-epoch training-step time
   times ``--epochs`` is the time it would need at the same epoch budget (early epochs stand
-  for all: a projection, not a full run).
+  for all: a projection, not a full run);
+* with ``--same-batch-seeds``, those seeds also train ILP-Loss at the rule's batch size (8),
+  so that the speed-up at the same batch sits beside the one at ``--batch-size``.
 
 Printed per cell and written to ``--out`` (CSV) as it goes: both times and their ratios
 (``train``: training steps against training steps; ``total``: the rule's projected steps
@@ -19,7 +21,8 @@ validation accuracy. ``--plot`` draws accuracy and speed-up per cell; ``--rule-r
 their test accuracy beside ILP-Loss's in the figure and in ``--table`` (markdown).
 
     python -m demos.benchmarks.ilploss_speed [--variant binary dense] [--m 1 2 4 8]
-        [--seeds 0-4] [--epochs 100] [--rule-epochs 2] [--solver gurobi] [--out CSV]
+        [--seeds 0-4] [--epochs 100] [--rule-epochs 2] [--same-batch-seeds 0] [--solver gurobi]
+        [--out CSV]
         [--plot PNG] [--table MD] [--rule-results CSV ...]
 """
 
@@ -45,10 +48,12 @@ from ..training import TrainConfig, train
 from .common import machine_note
 
 BOXES = {"binary": (0.0, 1.0), "dense": (-5.0, 5.0)}
+RULE_BATCH = 8  # the paper's batch size for the rule
 FIELDS = (
     "variant", "m", "seed", "epochs", "ilploss_train_s", "ilploss_total_s",
     "ilploss_test_acc", "ilploss_val_acc", "ilploss_best_epoch", "rule_epochs",
-    "rule_epoch_s", "rule_projected_s", "ratio_train", "ratio_total",
+    "rule_epoch_s", "rule_projected_s", "ratio_train", "ratio_total", "batch_size",
+    "same_batch", "same_batch_train_s", "same_batch_test_acc", "same_batch_ratio_train",
 )  # fmt: skip
 
 
@@ -71,10 +76,24 @@ def run_cell(variant: str, m: int, seed: int, args, solver) -> dict[str, float]:
     rule = train(
         _model(data, m, seed, solver),
         data,
-        TrainConfig(epochs=args.rule_epochs, lr=PAPER_LR, batch_size=8, **quiet),
+        TrainConfig(epochs=args.rule_epochs, lr=PAPER_LR, batch_size=RULE_BATCH, **quiet),
     )
     rule_epoch = rule.train_seconds / args.rule_epochs
     projected = rule_epoch * args.epochs
+    same = {"same_batch": RULE_BATCH, "same_batch_train_s": np.nan}
+    same.update(same_batch_test_acc=np.nan, same_batch_ratio_train=np.nan)
+    if seed in args.same_batch_seeds:  # ILP-Loss at the rule's batch size, for comparison
+        at_rule_batch = train_ilploss(
+            _model(data, ILPLOSS_FACTOR * m, seed, solver),
+            data,
+            TrainConfig(epochs=args.epochs, lr=args.ilploss_lr, batch_size=RULE_BATCH, **quiet),
+            ILPLossConfig(temperature=args.temperature),
+        )
+        same.update(
+            same_batch_train_s=at_rule_batch.train_seconds,
+            same_batch_test_acc=100 * at_rule_batch.test_accuracy,
+            same_batch_ratio_train=projected / at_rule_batch.train_seconds,
+        )
     return {
         "variant": variant, "m": m, "seed": seed, "epochs": args.epochs,
         "ilploss_train_s": ilp.train_seconds, "ilploss_total_s": ilp.wall_seconds,
@@ -82,7 +101,7 @@ def run_cell(variant: str, m: int, seed: int, args, solver) -> dict[str, float]:
         "ilploss_val_acc": 100 * ilp.best_val_accuracy, "ilploss_best_epoch": ilp.best_epoch,
         "rule_epochs": args.rule_epochs, "rule_epoch_s": rule_epoch,
         "rule_projected_s": projected, "ratio_train": projected / ilp.train_seconds,
-        "ratio_total": projected / ilp.wall_seconds,
+        "ratio_total": projected / ilp.wall_seconds, "batch_size": args.batch_size, **same,
     }  # fmt: skip
 
 
@@ -129,6 +148,26 @@ def markdown(rows: list[dict[str, float]], rule_acc: dict, command: str) -> str:
             f"{cell('ilploss_total_s')} | {cell('rule_projected_s', 0)} | "
             f"{cell('ratio_train')}× | {cell('ratio_total')}× | {len(rs)} |"
         )
+    same = [r for r in rows if np.isfinite(r["same_batch_train_s"])]
+    if same:
+        lines += [
+            "",
+            f"ILP-Loss at the rule's batch size ({RULE_BATCH}) as well (seeds "
+            + ", ".join(sorted({str(r["seed"]) for r in same}))
+            + "):",
+            "",
+            (
+                "| variant | m | seed | ILP-Loss test % | ILP-Loss training s | paper's rule "
+                "training s (projected) | speed-up, training |"
+            ),
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['variant']} | {r['m']} | {r['seed']} | {r['same_batch_test_acc']:.1f} | "
+            f"{r['same_batch_train_s']:.1f} | {r['rule_projected_s']:.0f} | "
+            f"{r['same_batch_ratio_train']:.1f}× |"
+            for r in sorted(same, key=lambda r: (r["variant"], r["m"], r["seed"]))
+        ]
     return "\n".join(lines) + f"\n\nCommand: `{command}`\n"
 
 
@@ -190,6 +229,12 @@ def main(argv=None) -> int:
         help="epochs of the paper's rule actually timed per cell",
     )
     parser.add_argument("--batch-size", type=int, default=8, help="ILP-Loss batch size")
+    parser.add_argument(
+        "--same-batch-seeds",
+        type=parse_seeds,
+        default=[],
+        help=f"seeds also trained with ILP-Loss at the rule's batch size ({RULE_BATCH})",
+    )
     parser.add_argument("--ilploss-lr", type=float, default=ILPLOSS_LR)
     parser.add_argument("--temperature", type=float, default=ILPLossConfig.temperature)
     parser.add_argument("--solver", default=None, help="backend for solves (default: the default)")
