@@ -13,6 +13,7 @@ batch solver hands them over (``checks.asked``): as they are when it declares
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -23,6 +24,7 @@ from combopt_bruteforce.enumerate import enumerate_optima
 
 from ..batch import solve, solve_batch
 from ..cli import main as cli_main
+from ..interrupts import interruptible
 from ..limits import BackendLimits
 from ..registry import DEFAULT_BACKEND, SOLVER_ENV_VAR, get_solver
 from ..result import BatchSolution, Solution, Status
@@ -34,6 +36,7 @@ from .problems import (
     equality_instances,
     hard_instances,
     infeasible_shared_chunk,
+    interrupt_instances,
     medium_instances,
     random_constraints,
     set_covers,
@@ -266,6 +269,63 @@ def test_solve_many_respects_the_time_limit(
         assert sol.status == Status.TIME_LIMIT, f"{name}: {sol.status.name} {sol.message}"
         if sol.y is not None:
             combopt_check.feasible_point(name, problem.instance(i), sol)
+
+
+# --- interrupt() ---------------------------------------------------------------------------
+
+#: Seconds after the first ``interrupt()`` request within which the solve must have ended
+#: (the target is well under a second; a loaded machine gets a margin).
+INTERRUPT_LATENCY = 1.0
+#: Seconds the solve runs before it is interrupted, and between repeated requests.
+INTERRUPT_AFTER, INTERRUPT_EVERY = 0.05, 0.01
+
+
+def test_interrupt_stops_a_running_solve(
+    combopt_backend, combopt_solver, combopt_limits, combopt_check
+):
+    """``interrupt()``, called from another thread while ``solve`` runs without a time limit
+    on a long instance, ends that solve with ``KeyboardInterrupt`` in its own thread within
+    ``INTERRUPT_LATENCY`` s; a solve started afterwards is not stopped."""
+    name, solver = combopt_backend, combopt_solver
+    if not interruptible(solver):
+        pytest.skip(
+            f"backend '{name}' has no interrupt(): Ctrl-C waits for its running solves "
+            "(see 'Writing a backend')"
+        )
+    inst = next((i for i in interrupt_instances() if combopt_limits.refuses(i) is None), None)
+    if inst is None:
+        pytest.skip("the backend's limits refuse every interrupt instance")
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(solver.solve(inst))
+        except KeyboardInterrupt:
+            outcome.append(KeyboardInterrupt)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            outcome.append(exc)
+        outcome.append(time.perf_counter())
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    time.sleep(INTERRUPT_AFTER)
+    first = time.perf_counter()
+    while worker.is_alive() and time.perf_counter() - first < INTERRUPT_LATENCY:
+        solver.interrupt()  # repeated: a solve that was just starting may miss one request
+        worker.join(INTERRUPT_EVERY)
+    assert not worker.is_alive(), (
+        f"{name}: solve still running {INTERRUPT_LATENCY} s after interrupt() was asked"
+    )
+    result, ended = outcome
+    combopt_check.count(name)
+    if isinstance(result, Solution) and ended < first:
+        pytest.skip(f"{name}: solved the instance before it could be interrupted")
+    assert result is KeyboardInterrupt, (
+        f"{name}: an interrupted solve must raise KeyboardInterrupt, got {result!r}"
+    )
+    after = solver.solve(set_covers(1)[0])
+    combopt_check.count(name)
+    assert after.status == Status.OPTIMAL, f"{name}: the solve after an interrupt: {after}"
 
 
 # --- equality rows ------------------------------------------------------------------------

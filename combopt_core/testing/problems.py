@@ -116,6 +116,21 @@ def hard_instances() -> list[ILPInstance]:
     ]
 
 
+def interrupt_instances() -> list[ILPInstance]:
+    """Instances a backend needs a long time for without a time limit, largest first: 120
+    binaries under 20 positive unit-norm rows with capacity ``sqrt(n) / 8`` and uneven costs
+    (every MIP backend seconds or more), then 20 binaries under 20 such rows (2^20 points, for
+    enumeration). Each has a feasible point (``y = 0``)."""
+    found = []
+    for n in (120, 20):
+        rng = np.random.default_rng(n)
+        A = rng.uniform(0.0, 1.0, size=(20, n))
+        A /= np.linalg.norm(A, axis=1, keepdims=True)
+        c = -rng.uniform(0.5, 1.5, size=n)
+        found.append(make_problem(c, A, np.full(20, np.sqrt(n) / 8), 0, 1).instance(0))
+    return found
+
+
 def quarter_grid_chunk(rng: np.random.Generator, shared: bool, batch: int = 12) -> ILPProblem:
     """A ``solve_many`` chunk: rows on a 1/4 grid, continuous costs (one optimum each), box
     ``[-1, 1]^6``. Per-instance: instances 4-6 repeat one constraint set back to back (a kept
@@ -272,6 +287,8 @@ def conformance_problems() -> Iterator[ConformanceProblem]:
         )
     for i, inst in enumerate(hard_instances()):
         yield ConformanceProblem(f"hard-{i}", _batch(inst), "time limits")
+    for i, inst in enumerate(interrupt_instances()):
+        yield ConformanceProblem(f"interrupt-{i}", _batch(inst), "interrupt() of a long solve")
 
 
 def _batch(inst: ILPInstance) -> ILPProblem:

@@ -1,18 +1,18 @@
 """Area 2c: Ctrl-C stops a running batch within a second on every backend, with no time
-limit, on the serial, thread and process executors, and leaves nothing running.
+limit, on the serial, thread, process and Ray executors, and leaves nothing running.
 
-Each case runs in a subprocess (a late ``SIGINT`` must not hit pytest itself): a batch of
-ILPs that take every backend many seconds without a time limit, and a timer thread that
-sends the process ``SIGINT`` (``os.kill``, delivered to whichever thread the kernel picks,
-like a terminal's Ctrl-C) once the solves run. The child reports how long after the signal
-``KeyboardInterrupt`` reached it, the CPU time its threads used in the half second after,
-and which of its solver processes are still alive.
+Each case runs in a subprocess (a late ``SIGINT`` must not hit pytest itself), the one of
+``demos.benchmarks.interrupts``: a batch of ILPs that take every backend many seconds
+without a time limit, and a timer thread that sends the process ``SIGINT`` (``os.kill``,
+delivered to whichever thread the kernel picks, like a terminal's Ctrl-C) once the solves
+run. The child reports how long after the signal ``KeyboardInterrupt`` reached it, the CPU
+time its threads used in the half second after, and which of its worker processes (process
+pool, Ray actors) are still alive.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import subprocess
 import sys
 import textwrap
@@ -25,95 +25,37 @@ import pytest
 
 from combopt_core import Status, get_solver, make_problem
 from combopt_core.interrupts import RunningSolves, interrupt, interruptible
+from demos.benchmarks import interrupts as interrupt_benchmark
 
-from .helpers import available_backends, hard_problem
+from .helpers import available_backends, brute_force, hard_problem, random_problem
 
 TESTS_DIR = str(Path(__file__).resolve().parents[1])
 #: The target is 1 s; a loaded CI machine gets a margin (the measured latency is printed).
 LATENCY_LIMIT = 3.0
-
-CHILD = textwrap.dedent(
-    """
-    import json, os, signal, sys, threading, time
-    import numpy as np
-    sys.path.insert(0, {tests!r})
-    import combopt_core as co
-    from combopt_core.executors import shared_executor
-    from reliability.helpers import hard_problem, pid_alive
-
-    def main():
-        backend, executor, workers = {backend!r}, {executor!r}, {workers!r}
-        solver = co.get_solver(backend, **{options!r})
-        problem = co.make_problem(*hard_problem(np.random.default_rng(0), 16, n={n!r}, m=20))
-        sent = {{}}
-
-        def ctrl_c():
-            time.sleep(1.0)
-            if executor == "processes":
-                pool = shared_executor("processes", workers)._pool
-                sent["pids"] = sorted(pool._processes) if pool is not None else []
-            sent["at"] = time.monotonic()
-            os.kill(os.getpid(), signal.SIGINT)
-
-        threading.Thread(target=ctrl_c, daemon=True).start()
-        try:
-            co.solve_batch(solver, problem, workers=workers, executor=executor)
-            print(json.dumps({{"finished": True}}), flush=True)
-            return
-        except KeyboardInterrupt:
-            latency = time.monotonic() - sent["at"]
-        cpu = time.process_time()
-        time.sleep(0.5)
-        cpu = time.process_time() - cpu
-        alive = [pid for pid in sent.get("pids", []) if pid_alive(pid)]
-        print(json.dumps({{"latency": latency, "cpu_after": cpu, "alive": alive}}), flush=True)
-
-    if __name__ == "__main__":
-        main()
-    """
-)
-
-
-#: Per backend: solver options and the number of binary variables of the hard batch. Brute
-#: force is allowed a box of 2^26 points, which takes it seconds per instance.
-HARD_SETUP = {"bruteforce": ({"max_points": 2**26}, 26)}
-DEFAULT_SETUP = ({}, 120)
 
 
 def _cases():
     for backend in available_backends():
         for executor, workers in (("serial", 1), ("threads", 2)):
             yield pytest.param(backend, executor, workers, id=f"{backend}-{executor}")
-    if "highs" in available_backends():  # the process pool kills its workers, any backend
+    if "highs" in available_backends():  # these kill their workers, whatever the backend
         yield pytest.param("highs", "processes", 2, id="highs-processes")
+        yield pytest.param("highs", "ray", 2, id="highs-ray")
 
 
 @pytest.mark.parametrize("backend, executor, workers", list(_cases()))
-def test_ctrl_c_stops_a_batch_without_time_limit_within_a_second(
-    backend, executor, workers, tmp_path
-):
-    options, n = HARD_SETUP.get(backend, DEFAULT_SETUP)
-    script = tmp_path / "child.py"
-    script.write_text(
-        CHILD.format(
-            tests=TESTS_DIR,
-            backend=backend,
-            executor=executor,
-            workers=workers,
-            options=options,
-            n=n,
-        )
-    )
-    proc = subprocess.run(
-        [sys.executable, str(script)], check=False, capture_output=True, text=True, timeout=120
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert proc.returncode == 0 and lines, proc.stderr
-    report = json.loads(lines[-1])
-    assert "finished" not in report, "the batch ended before Ctrl-C: make it harder"
+def test_ctrl_c_stops_a_batch_without_time_limit_within_a_second(backend, executor, workers):
+    if executor == "ray":
+        pytest.importorskip("ray", reason="ray is not installed (pip install 'combopt[ray]')")
+    case = interrupt_benchmark.measure(backend, executor, workers)
+    report = case.report
+    assert "error" not in report, report.get("error")
+    assert not report.get("finished"), "the batch ended before Ctrl-C: make it harder"
     print(f"{backend}/{executor}: KeyboardInterrupt {report['latency']:.3f} s after SIGINT")
     assert report["latency"] < LATENCY_LIMIT, f"Ctrl-C took {report['latency']:.2f} s"
     assert report["cpu_after"] < 0.1, "solver threads kept computing after Ctrl-C"
+    if executor in ("processes", "ray"):
+        assert len(report["workers"]) == workers, "the workers were not seen solving"
     assert report["alive"] == [], "worker processes outlived the interrupted batch"
 
 
@@ -231,3 +173,59 @@ def test_ctrl_c_in_a_serial_batch_waits_for_no_solve():
     )
     assert out.returncode == 0, out.stderr
     assert 0.4 < float(out.stdout) < LATENCY_LIMIT
+
+
+class SlowFailing:
+    """Picklable test backend: sleeps ``delay`` s, then raises on the instance whose
+    ``c[0]`` is ``fail_on`` and answers the others by enumeration."""
+
+    name = "slow-failing"
+    releases_gil = True
+
+    def __init__(self, fail_on: float | None, delay: float) -> None:
+        self.fail_on, self.delay = fail_on, delay
+
+    def solve(self, instance, time_limit=None):
+        time.sleep(self.delay)
+        if float(instance.c[0]) == self.fail_on:
+            raise RuntimeError("injected failure")
+        return brute_force(instance)
+
+
+def test_a_failing_chunk_on_ray_kills_the_batch_and_the_executor_recovers():
+    """A chunk that raises on the Ray executor: the error names the instance, the actors
+    still solving the batch's other chunks are killed (their processes gone), and the next
+    batch runs on new actors."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'combopt[ray]')")
+    if ray.is_initialized():
+        pytest.skip("a Ray instance is already running in this process")
+    from combopt_core import SolverError, solve_batch
+    from combopt_core.ray_executor import RayExecutor
+
+    from . import helpers
+
+    rng = np.random.default_rng(3)
+    c, A, b, lb, ub = random_problem(rng, 8, 3, 2)
+    warm = make_problem(c + 10.0, A, b, lb, ub)  # no instance with the failing c[0]
+    problem = make_problem(c, A, b, lb, ub)
+    solver = SlowFailing(fail_on=float(c[0, 0]), delay=0.5)
+    here = sys.modules[__name__]
+    for module in (helpers, here):  # the actors cannot import the tests
+        ray.cloudpickle.register_pickle_by_value(module)
+    try:
+        options = {"num_cpus": 2, "include_dashboard": False, "log_to_driver": False}
+        with RayExecutor(workers=2, **options) as executor:
+            solve_batch(solver, warm, executor=executor)
+            actors = interrupt_benchmark._ray_actor_pids()
+            assert len(actors) == 2
+            with pytest.raises(SolverError, match=r"failed on instance 0\b"):
+                solve_batch(solver, problem, executor=executor)
+            deadline = time.monotonic() + 1.0  # killed: their processes exit within a second
+            while any(map(interrupt_benchmark._alive, actors)) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert not [pid for pid in actors if interrupt_benchmark._alive(pid)]
+            again = solve_batch(SlowFailing(None, 0.0), problem, executor=executor)
+            assert (again.status == Status.OPTIMAL).all()
+    finally:
+        for module in (helpers, here):
+            ray.cloudpickle.unregister_pickle_by_value(module)
