@@ -7,8 +7,8 @@ In the repository of a backend plugin, with the plugin and ``combopt[test]`` ins
 runs every conformance test (``combopt_core.testing.conformance``) on ``mysolver``: exact
 agreement with the brute-force oracle on generated instances, infeasibility, bounds, tied
 optima, the paper's Random Constraints data, agreement with the other installed backends
-beyond enumeration, time limits, thread safety, ``solve_many``, selection by name. The
-backend is asked only what its ``BackendSpec.limits`` allow. The plugin
+beyond enumeration, time limits, ``interrupt()``, thread safety, ``solve_many``, selection by
+name. The backend is asked only what its ``BackendSpec.limits`` allow. The plugin
 (``combopt_core.testing.plugin``) also provides the fixtures a backend's own tests can use.
 
 The fixed problems and the checks are usable outside pytest:
