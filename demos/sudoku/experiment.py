@@ -1,8 +1,10 @@
 """One run per (size, input, method, seed): data, model, training, one record.
 
 Methods: ``comboptnet`` (learned rules, the exact ILP solved in every training step),
-``mlp`` (the neural baseline without an ILP) and ``rules`` (the same ILP layer with the
-true rules and no training: a check of the encoding and the cost of one exact solve).
+``ilploss`` (the same learned rules trained solver-free with ILP-Loss, exact solves only to
+validate and test), ``mlp`` (the neural baseline without an ILP) and ``rules`` (the same ILP
+layer with the true rules and no training: a check of the encoding and the cost of one exact
+solve).
 Data are seeded by ``data_seed`` alone, so the seeds of a size share their puzzles and vary
 the initialisation and the batch order.
 """
@@ -18,10 +20,12 @@ import torch
 from .data import SudokuSet, dataset
 from .digits import draw_images
 from .ilp import true_rules
+from .ilploss import ILPLossObjective, SudokuILPLoss
 from .model import SudokuCombOptNet, SudokuMLP
 from .train import Protocol, RunResult, encode, predict, scores, train
 
-METHODS = ("comboptnet", "mlp", "rules")
+METHODS = ("comboptnet", "mlp", "ilploss", "rules")
+LEARNED = ("comboptnet", "ilploss")  # the methods that learn the rows
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Record:
     seconds_forward: float
     seconds_backward: float
     seconds_rest: float
+    seconds_validation: float  # predicting the validation split (exact solves for ILPs)
     median_step_forward: float
     last_step_forward: float
     test_seconds_per_puzzle: float
@@ -108,9 +113,17 @@ def build_model(setting: Setting) -> torch.nn.Module:
     )
 
 
-def run(setting: Setting, protocol: Protocol, data: dict, log=print) -> tuple[Record, dict]:
+def run(
+    setting: Setting,
+    protocol: Protocol,
+    data: dict,
+    log=print,
+    ilploss: SudokuILPLoss | None = None,
+) -> tuple[Record, dict]:
     """Train (unless ``rules``) and test one setting; returns the record and, for the
-    figures, the model's test predictions and learned constraints."""
+    figures, the model's test predictions and learned constraints. ``ilploss``: the
+    settings of the ``ilploss`` method (default ``SudokuILPLoss()``; unused by the
+    others)."""
     if setting.method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {setting.method!r}")
     model = build_model(setting)
@@ -119,7 +132,10 @@ def run(setting: Setting, protocol: Protocol, data: dict, log=print) -> tuple[Re
         protocol_used = Protocol(epochs=1, lr=protocol.lr)
     else:
         # visual rules: the CNN is trained under the true rules
-        result = train(model, data["fit"], data["val"], protocol, log)
+        objective = None  # train's default: the paper's rule, or the MLP's cross-entropy
+        if setting.method == "ilploss":
+            objective = ILPLossObjective(ilploss, seed=setting.seed)
+        result = train(model, data["fit"], data["val"], protocol, log, objective)
         protocol_used = protocol
     test_set, test_in = data["test"]
     t = time.perf_counter()
@@ -135,7 +151,7 @@ def run(setting: Setting, protocol: Protocol, data: dict, log=print) -> tuple[Re
         num_train=setting.num_train,
         num_test=setting.num_test,
         test_split=setting.test_split,
-        learned_constraints=setting.num_constraints if setting.method == "comboptnet" else 0,
+        learned_constraints=setting.num_constraints if setting.method in LEARNED else 0,
         solver=setting.solver if setting.method != "mlp" else "",
         time_limit=setting.time_limit if setting.method != "mlp" else None,
         time_outs=time_outs,
@@ -153,6 +169,7 @@ def run(setting: Setting, protocol: Protocol, data: dict, log=print) -> tuple[Re
         seconds_forward=result.seconds_forward,
         seconds_backward=result.seconds_backward,
         seconds_rest=result.seconds_rest,
+        seconds_validation=result.seconds_validation,
         median_step_forward=float(np.median(steps)) if len(steps) else float("nan"),
         last_step_forward=float(steps[-1]) if len(steps) else float("nan"),
         test_seconds_per_puzzle=per_puzzle,

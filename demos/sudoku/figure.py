@@ -38,7 +38,9 @@ def plot_accuracy(rows: Sequence[dict], path: Path) -> None:
     plt = _pyplot()
     key = lambda r: (int(r["size"]), r["input"], r["test_split"])
     groups = sorted({key(r) for r in rows})
-    methods = [m for m in ("comboptnet", "mlp", "rules") if any(r["method"] == m for r in rows)]
+    methods = [
+        m for m in ("comboptnet", "ilploss", "mlp", "rules") if any(r["method"] == m for r in rows)
+    ]
     fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(groups), 3.2))
     width = 0.8 / max(len(methods), 1)
     for j, method in enumerate(methods):
@@ -60,13 +62,14 @@ def plot_accuracy(rows: Sequence[dict], path: Path) -> None:
 
 
 def plot_step_times(runs: Sequence[tuple[str, Sequence[float]]], path: Path) -> None:
-    """Seconds of each training step's forward pass (the exact ILP solves of a batch)."""
+    """Seconds of each training step's forward pass (CombOptNet: the exact ILP solves of a
+    batch; ILP-Loss: drawing the negatives and the loss, no solver)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for label, times in runs:
         ax.semilogy(np.arange(1, len(times) + 1), times, marker=".", label=label)
     ax.set_xlabel("training step")
-    ax.set_ylabel("ILP solves of one batch (s)")
+    ax.set_ylabel("training forward of one batch (s)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

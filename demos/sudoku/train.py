@@ -1,9 +1,11 @@
 """Training and evaluation of the Sudoku models.
 
 Protocol: Adam, batch 8, the epoch kept is the one with the best validation board accuracy,
-ties broken by validation cell accuracy (validation carved from the training puzzles); the test split is scored once, with that
-epoch's weights. Losses: CombOptNet, the paper's MSE between solutions normalised to
-``[-0.5, 0.5]^n``; the MLP baseline, cross-entropy of each cell's digit.
+ties broken by validation cell accuracy (validation carved from the training puzzles); the
+test split is scored once, with that epoch's weights. The loss of a step is an
+``Objective``'s: CombOptNet, the paper's MSE between solutions normalised to
+``[-0.5, 0.5]^n`` (``PaperRule``); the MLP baseline, cross-entropy of each cell's digit
+(``CellCrossEntropy``); solver-free ILP-Loss lives in ``ilploss``.
 
 Metrics: board accuracy (every cell right) and cell accuracy over the blank cells. A point
 that is no grid (a cell with no digit or several) is wrong at those cells.
@@ -39,9 +41,10 @@ class Protocol:
     # (forward + backward); the partial epoch is then not validated
     progress: bool = True  # a bar per epoch on a terminal
     verbose: bool = True  # one line per epoch
+    val_every: int = 1  # epochs between validations (the last epoch is always validated)
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "val_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.lr <= 0:
@@ -60,7 +63,7 @@ class RunResult:
     test_cell: float
     seconds_forward: float  # training forward passes: for CombOptNet, the ILP solves
     seconds_backward: float  # loss.backward(): for CombOptNet, the gradient rule
-    seconds_rest: float  # optimiser steps, batching, validation
+    seconds_rest: float  # optimiser steps, batching (validation: seconds_validation)
     val_curve: list[float] = field(default_factory=list)  # board accuracy per epoch
     loss_curve: list[float] = field(default_factory=list)
     infeasible_share: list[float] = field(default_factory=list)  # per epoch, CombOptNet only
@@ -68,10 +71,13 @@ class RunResult:
     steps: int = 0  # training steps taken
     stopped: bool = False  # training stopped at max_seconds before the last epoch ended
     last_constraints: tuple[np.ndarray, np.ndarray] | None = None  # (A, b) after the last step
+    seconds_validation: float = 0.0  # predicting the validation split (exact solves for ILPs)
 
     @property
     def seconds(self) -> float:
-        return self.seconds_forward + self.seconds_backward + self.seconds_rest
+        return (
+            self.seconds_forward + self.seconds_backward + self.seconds_rest
+        ) + self.seconds_validation
 
 
 def encode(data: SudokuSet, image_index: np.ndarray | None = None) -> dict[str, torch.Tensor]:
@@ -126,58 +132,104 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     }
 
 
+class Objective:
+    """The loss of one training step, and hooks for what changes during a run.
+
+    ``loss(model, batch, gold)`` gets a batch of model inputs and its gold one-hot points
+    ``(B, s^3)`` and returns ``(loss, infeasible)``: ``infeasible`` counts the batch's
+    training ILPs without a feasible point (``None`` when no ILP is solved).
+    """
+
+    def start(self, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> None:
+        """Called once before the first step."""
+
+    def loss(
+        self, model: nn.Module, batch: dict[str, torch.Tensor], gold: torch.Tensor
+    ) -> tuple[torch.Tensor, int | None]:
+        raise NotImplementedError
+
+    def stepped(self) -> None:
+        """Called after each optimiser step."""
+
+    def validated(self, improved: bool) -> None:
+        """Called after each validation, ``improved`` when it set a new best."""
+
+    def describe(self) -> str:
+        """Extra text for the per-epoch log line."""
+        return ""
+
+
+class PaperRule(Objective):
+    """CombOptNet's training: the exact ILP solved, MSE to the gold point (the paper's)."""
+
+    def loss(self, model, batch, gold):
+        y, info = model(batch, return_info=True)
+        return ((y - gold) ** 2).mean(), int(info.infeasible.sum())  # (y - 1/2) - (y* - 1/2)
+
+
+class CellCrossEntropy(Objective):
+    """The MLP baseline's training: cross-entropy of each cell's digit."""
+
+    def loss(self, model, batch, gold):
+        labels = gold.reshape(gold.shape[0], -1, model.size).argmax(-1)
+        return nn.functional.cross_entropy(model(batch).transpose(1, 2), labels), None
+
+
 def train(
     model: nn.Module,
     fit: tuple[SudokuSet, dict[str, torch.Tensor]],
     val: tuple[SudokuSet, dict[str, torch.Tensor]],
     protocol: Protocol = Protocol(),
     log=print,
+    objective: Objective | None = None,
 ) -> RunResult:
     """Train ``model`` (a ``SudokuCombOptNet`` or ``SudokuMLP``); weights end at the best
     validation epoch (the caller scores the test split once, with ``predict``). ``fit``,
-    ``val``: each a set with its ``encode``-d inputs. The result's test fields stay 0."""
+    ``val``: each a set with its ``encode``-d inputs. ``objective``: default ``PaperRule``
+    for an ILP model, ``CellCrossEntropy`` for the MLP. The result's test fields stay 0."""
     torch.manual_seed(protocol.seed)
     fit_set, fit_in = fit
     is_ilp = hasattr(model, "ilp")
+    if objective is None:
+        objective = PaperRule() if is_ilp else CellCrossEntropy()
     target = torch.as_tensor(one_hot(fit_set.solutions))
-    labels = torch.as_tensor(fit_set.solutions.reshape(len(fit_set), -1).astype(np.int64) - 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=protocol.lr)
+    objective.start(optimizer, -(-len(fit_set) // protocol.batch_size))
     order_rng = torch.Generator().manual_seed(protocol.seed)
-    t_fwd = t_bwd = t_rest = 0.0
+    t_fwd = t_bwd = t_rest = t_val = 0.0
 
     def validate() -> tuple[float, float]:
         """(board, cell) accuracy: compared as a pair, boards first."""
-        return scores(predict(model, val[1], protocol.eval_batch_size)[0], val[0])
+        nonlocal t_val
+        t = time.perf_counter()
+        out = scores(predict(model, val[1], protocol.eval_batch_size)[0], val[0])
+        t_val += time.perf_counter() - t
+        return out
 
-    start = t0 = time.perf_counter()
+    start = time.perf_counter()
     best_val, best_epoch, best_state = validate(), 0, _snapshot(model)
     result = RunResult(0, best_val[0], 0.0, 0.0, 0.0, 0.0, 0.0)
-    t_rest += time.perf_counter() - t0
     for epoch in range(1, protocol.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         order = torch.randperm(len(fit_set), generator=order_rng)
         steps = range(0, len(order), protocol.batch_size)
         bar = progress_bar(steps, enabled=protocol.progress, desc=f"epoch {epoch}", leave=False)
-        loss_sum, infeasible, seen = 0.0, 0, 0
+        loss_sum, infeasible, seen = 0.0, None, 0
         for s in bar:
             idx = order[s : s + protocol.batch_size]
-            batch = _take(fit_in, idx)
             t1 = time.perf_counter()
-            if is_ilp:
-                y, info = model(batch, return_info=True)
-                loss = ((y - target[idx]) ** 2).mean()  # (y - 1/2) - (y* - 1/2)
-                infeasible += int(info.infeasible.sum())
-            else:
-                logits = model(batch)
-                loss = nn.functional.cross_entropy(logits.transpose(1, 2), labels[idx])
+            loss, bad = objective.loss(model, _take(fit_in, idx), target[idx])
             t2 = time.perf_counter()
             optimizer.zero_grad()
             loss.backward()
             t3 = time.perf_counter()
             optimizer.step()
+            objective.stepped()
             t_fwd += t2 - t1
             t_bwd += t3 - t2
+            if bad is not None:
+                infeasible = (infeasible or 0) + bad
             result.step_forward.append(t2 - t1)
             result.steps += 1
             loss_sum += loss.item() * len(idx)
@@ -187,7 +239,7 @@ def train(
                 result.stopped = True
                 break
         result.loss_curve.append(loss_sum / seen)
-        result.infeasible_share.append(infeasible / seen if is_ilp else float("nan"))
+        result.infeasible_share.append(infeasible / seen if infeasible is not None else np.nan)
         if result.stopped:  # a partial epoch is not validated; the best validated weights stay
             t_rest += time.perf_counter() - t0
             if protocol.verbose:
@@ -196,16 +248,23 @@ def train(
                     f"max_seconds  ({time.perf_counter() - start:.0f} s)"
                 )
             break
+        if epoch % protocol.val_every and epoch != protocol.epochs:
+            t_rest += time.perf_counter() - t0
+            continue
+        t_val_before = t_val
         v = validate()
         result.val_curve.append(v[0])
-        if v > best_val:
+        improved = v > best_val
+        if improved:
             best_val, best_epoch, best_state = v, epoch, _snapshot(model)
-        t_rest += time.perf_counter() - t0
+        objective.validated(improved)
+        t_rest += time.perf_counter() - t0 - (t_val - t_val_before)
         if protocol.verbose:
-            extra = f"  infeasible {infeasible / seen:.2f}" if is_ilp else ""
+            extra = f"  infeasible {infeasible / seen:.2f}" if infeasible is not None else ""
             log(
                 f"epoch {epoch:3d}/{protocol.epochs}  loss {loss_sum / seen:.4f}  "
-                f"val board acc {v[0]:.3f}, cell {v[1]:.3f}{extra}  ({time.perf_counter() - start:.0f} s)"
+                f"val board acc {v[0]:.3f}, cell {v[1]:.3f}{extra}{objective.describe()}  "
+                f"({time.perf_counter() - start:.0f} s)"
             )
     t_rest -= t_fwd + t_bwd
     if is_ilp:
@@ -214,4 +273,5 @@ def train(
     model.load_state_dict(best_state, strict=False)
     result.best_epoch, result.val_board = best_epoch, best_val[0]
     result.seconds_forward, result.seconds_backward, result.seconds_rest = t_fwd, t_bwd, t_rest
+    result.seconds_validation = t_val
     return result
