@@ -90,7 +90,8 @@ def _ray_actor_pids() -> list[int]:
     return sorted(pids)
 
 
-def _alive(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (killed, not yet reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -149,7 +150,7 @@ def child(backend: str, executor: str, workers: int) -> dict:
         cpu = time.process_time()
         time.sleep(0.5)
         cpu = time.process_time() - cpu
-        alive = [pid for pid in sent.get("pids", []) if _alive(pid)]
+        alive = [pid for pid in sent.get("pids", []) if process_running(pid)]
         report = {"latency": latency, "cpu_after": cpu, "alive": alive, "workers": sent["pids"]}
     if executor == "ray":
         runner.close()  # it started Ray here: shut it down

@@ -226,13 +226,3 @@ def child_pids_of(pid: int) -> set[int]:
         if int(fields[1]) == pid:
             found.add(int(entry))
     return found
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

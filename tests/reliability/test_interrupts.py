@@ -221,9 +221,9 @@ def test_a_failing_chunk_on_ray_kills_the_batch_and_the_executor_recovers():
             with pytest.raises(SolverError, match=r"failed on instance 0\b"):
                 solve_batch(solver, problem, executor=executor)
             deadline = time.monotonic() + 1.0  # killed: their processes exit within a second
-            while any(map(interrupt_benchmark._alive, actors)) and time.monotonic() < deadline:
+            while any(map(interrupt_benchmark.process_running, actors)) and time.monotonic() < deadline:
                 time.sleep(0.02)
-            assert not [pid for pid in actors if interrupt_benchmark._alive(pid)]
+            assert not [pid for pid in actors if interrupt_benchmark.process_running(pid)]
             again = solve_batch(SlowFailing(None, 0.0), problem, executor=executor)
             assert (again.status == Status.OPTIMAL).all()
     finally:

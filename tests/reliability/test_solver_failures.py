@@ -20,13 +20,13 @@ import torch
 
 from combopt_core import SolverError, Status, combopt_gradients, make_problem, solve
 from combopt_torch import ILPLayer
+from demos.benchmarks.interrupts import process_running
 
 from .helpers import (
     ScriptedSolver,
     TimeOutSolver,
     child_pids_of,
     hard_problem,
-    pid_alive,
     random_problem,
     skip_unless_fits,
 )
@@ -251,7 +251,7 @@ def test_ctrl_c_stops_a_parallel_batch_promptly_with_no_orphans():
     assert int(started_after) == 0, "solves kept starting after Ctrl-C"
     assert float(cpu_after) < 0.1, "solver threads kept computing after Ctrl-C"
     assert took < 4.0, f"exit took {took:.1f} s after Ctrl-C (the whole batch takes 10 s)"
-    assert not [pid for pid in children if pid_alive(pid)], "orphan child processes"
+    assert not [pid for pid in children if process_running(pid)], "orphan child processes"
 
 
 # --- forked children -------------------------------------------------------------------------
