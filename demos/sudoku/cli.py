@@ -36,6 +36,7 @@ FULL = {
     "epochs": 20,
     "mlp_epochs": 100,
     "ilploss_epochs": 40,
+    "methods": list(METHODS),
 }
 QUICK = {
     "size": [4],
@@ -46,6 +47,7 @@ QUICK = {
     "mlp_epochs": 30,
     "ilploss_epochs": 3,
     "max_seconds": 20.0,
+    "methods": ["comboptnet", "mlp", "rules"],
 }
 MLP_LR = 1e-3
 
@@ -62,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="grid sizes (default: 4 6 9)",
     )
     p.add_argument("--input", nargs="+", choices=("symbolic", "visual"), default=["symbolic"])
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=None,
+        help="(default: all; --quick: comboptnet mlp rules, since ILP-Loss's validation "
+        "solves of half-learned rows alone take minutes)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="(default: 0 1 2)")
     p.add_argument(
         "--train",

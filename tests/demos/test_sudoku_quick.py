@@ -22,7 +22,7 @@ def test_quick_run_writes_a_table_where_the_mlp_learns(tmp_path, capsys, monkeyp
     assert main([*argv, "--solver", "highs", "--quiet", "--out", str(tmp_path / "out")]) == 0
     with open(tmp_path / "out" / "results.csv") as f:
         rows = {r["method"]: r for r in csv.DictReader(f)}
-    assert set(rows) == {"comboptnet", "ilploss", "mlp", "rules"}
+    assert set(rows) == {"comboptnet", "mlp", "rules"}  # ILP-Loss: test_sudoku_ilploss.py
     # the true rules in the ILP solve every puzzle; the MLP beats copying the givens, under
     # which no blank cell is right
     assert float(rows["rules"]["test_board"]) == 100.0
