@@ -19,9 +19,8 @@ from .enumerate import DEFAULT_MAX_POINTS
 def _make(**options):
     from .solver import BruteForceSolver
 
-    check_keywords(
-        "bruteforce", options, BruteForceSolver
-    )  # a misspelt keyword: the closest ones named
+    # a misspelt keyword: the closest ones named
+    check_keywords("bruteforce", options, BruteForceSolver)
     return BruteForceSolver(**options)
 
 

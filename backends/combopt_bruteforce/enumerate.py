@@ -66,13 +66,13 @@ def check_box_size(lb: np.ndarray, ub: np.ndarray, max_points: int) -> int:
     return total
 
 
-def _blocks(lb: np.ndarray, ub: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    """The box in blocks of consecutive points, as ``(first, prefix)``.
+def _blocks(lb: np.ndarray, ub: np.ndarray) -> Iterator[tuple[int, np.ndarray, int]]:
+    """The box in blocks of consecutive points, as ``(first, prefix, size)``.
 
     The last variables, whose box holds at most ``BLOCK_POINTS`` points, are enumerated in
     full in every block; ``prefix (G, h)`` are the block's values of the ``h`` leading
     variables, and the block is ``prefix x`` (the trailing box), lexicographic. ``first`` is
-    the lexicographic index of the block's first point.
+    the lexicographic index of the block's first point and ``size`` its number of points.
     """
     sizes = [int(u - lo + 1) for lo, u in zip(lb, ub)]
     h, trailing = len(sizes), 1
@@ -83,7 +83,7 @@ def _blocks(lb: np.ndarray, ub: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     group = max(1, BLOCK_POINTS // trailing)
     for start in range(0, leading, group):
         prefix = box_points(lb[:h], ub[:h], np.arange(start, min(start + group, leading)))
-        yield start * trailing, prefix
+        yield start * trailing, prefix, prefix.shape[0] * trailing
 
 
 def _sums(weights: np.ndarray, prefix: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
@@ -145,10 +145,9 @@ def enumerate_optima(
     check_box_size(lb, ub, max_points)
     best = np.inf
     indices, objectives = [], []
-    for first, prefix in _blocks(lb, ub):
+    for first, prefix, size in _blocks(lb, ub):
         if _halt(deadline, stop):
             return Enumeration(float("nan"), np.empty((0, instance.num_vars)), complete=False)
-        size = prefix.shape[0] * count_points(lb[prefix.shape[1] :], ub[prefix.shape[1] :])
         where = np.flatnonzero(_feasible(instance, prefix, size))
         if where.size == 0:
             continue
@@ -169,9 +168,8 @@ def feasible_set(instance: ILPInstance, stop: threading.Event | None = None) -> 
     costs are not read. ``stop`` as in :func:`enumerate_optima`."""
     lb, ub = instance.lb, instance.ub
     found = []
-    for first, prefix in _blocks(lb, ub):
+    for first, prefix, size in _blocks(lb, ub):
         _halt(None, stop)
-        size = prefix.shape[0] * count_points(lb[prefix.shape[1] :], ub[prefix.shape[1] :])
         found.append(first + np.flatnonzero(_feasible(instance, prefix, size)))
     return box_points(lb, ub, np.concatenate(found))
 

@@ -39,9 +39,9 @@ START_TIMEOUT = 120.0
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def hard_batch(n: int, batch: int = 16, m: int = 20, seed: int = 0):
-    """``(c, A, b, lb, ub)``: binary knapsack-like ILPs with many near-optimal points."""
-    rng = np.random.default_rng(seed)
+def hard_problem(rng: np.random.Generator, batch: int, n: int = 100, m: int = 20):
+    """``(c, A, b, lb, ub)``: binary knapsack-like ILPs with many near-optimal points (a MIP
+    solver needs tens of milliseconds to minutes for each at ``n = 100``)."""
     c = -rng.uniform(0.5, 1.5, size=(batch, n))
     A = rng.uniform(0.0, 1.0, size=(batch, m, n))
     A /= np.linalg.norm(A, axis=-1, keepdims=True)
@@ -112,7 +112,7 @@ def child(backend: str, executor: str, workers: int) -> dict:
 
     options, n = SETUP.get(backend, DEFAULT_SETUP)
     solver = co.get_solver(backend, **options)
-    problem = co.make_problem(*hard_batch(n))
+    problem = co.make_problem(*hard_problem(np.random.default_rng(0), 16, n))
     if executor == "ray":
         from combopt_core.ray_executor import RayExecutor
 

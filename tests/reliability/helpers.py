@@ -189,15 +189,6 @@ def random_problem(rng: np.random.Generator, B: int, n: int, m: int, dense: bool
     return c, A, b, lb, ub
 
 
-def hard_problem(rng: np.random.Generator, B: int, n: int = 100, m: int = 20):
-    """Binary instances that take a MIP solver tens to hundreds of milliseconds each."""
-    c = -rng.uniform(0.5, 1.5, size=(B, n))
-    A = rng.uniform(0.0, 1.0, size=(B, m, n))
-    A /= np.linalg.norm(A, axis=-1, keepdims=True)
-    b = np.full((B, m), 0.25 * np.sqrt(n) * 0.5)
-    return c, A, b, 0.0, 1.0
-
-
 def set_cover(seed: int = 0, B: int = 24, n: int = 12, m: int = 8):
     """Unit-cost set cover: ``min sum(y)`` s.t. every element covered, ``-S y <= -1``."""
     rng = np.random.default_rng(seed)

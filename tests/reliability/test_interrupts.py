@@ -26,8 +26,9 @@ import pytest
 from combopt_core import Status, get_solver, make_problem
 from combopt_core.interrupts import RunningSolves, interrupt, interruptible
 from demos.benchmarks import interrupts as interrupt_benchmark
+from demos.benchmarks.interrupts import hard_problem
 
-from .helpers import available_backends, brute_force, hard_problem, random_problem
+from .helpers import available_backends, brute_force, random_problem
 
 TESTS_DIR = str(Path(__file__).resolve().parents[1])
 #: The target is 1 s; a loaded CI machine gets a margin (the measured latency is printed).
@@ -221,7 +222,10 @@ def test_a_failing_chunk_on_ray_kills_the_batch_and_the_executor_recovers():
             with pytest.raises(SolverError, match=r"failed on instance 0\b"):
                 solve_batch(solver, problem, executor=executor)
             deadline = time.monotonic() + 1.0  # killed: their processes exit within a second
-            while any(map(interrupt_benchmark.process_running, actors)) and time.monotonic() < deadline:
+            while (
+                any(map(interrupt_benchmark.process_running, actors))
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.02)
             assert not [pid for pid in actors if interrupt_benchmark.process_running(pid)]
             again = solve_batch(SlowFailing(None, 0.0), problem, executor=executor)

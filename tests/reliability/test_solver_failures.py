@@ -20,13 +20,12 @@ import torch
 
 from combopt_core import SolverError, Status, combopt_gradients, make_problem, solve
 from combopt_torch import ILPLayer
-from demos.benchmarks.interrupts import process_running
+from demos.benchmarks.interrupts import hard_problem, process_running
 
 from .helpers import (
     ScriptedSolver,
     TimeOutSolver,
     child_pids_of,
-    hard_problem,
     random_problem,
     skip_unless_fits,
 )
