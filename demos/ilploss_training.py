@@ -69,6 +69,34 @@ class ILPLossConfig:
             raise ValueError(f"schedule: expected one of {SCHEDULES}, got {self.schedule!r}")
 
 
+def lr_schedule(
+    optimizer: torch.optim.Optimizer, options: ILPLossConfig, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """ILP-Loss's learning-rate schedule for ``optimizer`` (stepped once per training step):
+    ``"cyclic"`` from 0 up to the optimizer's learning rate over ``options.half_cycle``
+    epochs and back, repeatedly; ``None`` for ``"constant"``."""
+    if options.schedule != "cyclic":
+        return None
+    return torch.optim.lr_scheduler.CyclicLR(
+        optimizer, base_lr=0.0, max_lr=optimizer.param_groups[0]["lr"],
+        step_size_up=options.half_cycle * steps_per_epoch, cycle_momentum=False,
+    )  # fmt: skip
+
+
+class TemperatureDrop:
+    """ILP-Loss's temperature schedule: ``criterion.temperature`` is divided by 10 after
+    ``patience`` validations in a row without a new best."""
+
+    def __init__(self, criterion: ILPLoss, patience: int) -> None:
+        self.criterion, self.patience, self.stale = criterion, patience, 0
+
+    def validated(self, improved: bool) -> None:
+        self.stale = 0 if improved else self.stale + 1
+        if self.stale >= self.patience:
+            self.criterion.temperature /= 10
+            self.stale = 0
+
+
 def train_ilploss(
     model: nn.Module,
     data: ConstraintDataset,
@@ -95,17 +123,12 @@ def train_ilploss(
         temperature=options.temperature, seed=config.seed,
     )  # fmt: skip
     optimizer = torch.optim.Adam(constraints.parameters(), lr=config.lr)
-    steps_per_epoch = -(-(len(c_fit_t)) // config.batch_size)
-    scheduler = None
-    if options.schedule == "cyclic":
-        scheduler = torch.optim.lr_scheduler.CyclicLR(
-            optimizer, base_lr=0.0, max_lr=config.lr,
-            step_size_up=options.half_cycle * steps_per_epoch, cycle_momentum=False,
-        )  # fmt: skip
+    scheduler = lr_schedule(optimizer, options, -(-(len(c_fit_t)) // config.batch_size))
+    temperature = TemperatureDrop(criterion, options.patience)
     order_rng = torch.Generator().manual_seed(config.seed)
 
     best_val = accuracy(model, c_val_t, y_val, config.eval_batch_size)
-    best_epoch, best_state, stale = 0, _snapshot(model), 0
+    best_epoch, best_state = 0, _snapshot(model)
     result = TrainResult(0.0, 0.0, 0, best_val, 0.0)
     train_seconds = 0.0
     for epoch in range(1, config.epochs + 1):
@@ -135,14 +158,11 @@ def train_ilploss(
             continue
         val = accuracy(model, c_val_t, y_val, config.eval_batch_size)
         result.val_accuracy.append(val)
-        if val > best_val:
-            best_val, best_epoch, stale = val, epoch, 0
+        improved = val > best_val
+        if improved:
+            best_val, best_epoch = val, epoch
             best_state = _snapshot(model)
-        else:
-            stale += 1
-            if stale >= options.patience:
-                criterion.temperature /= 10
-                stale = 0
+        temperature.validated(improved)
         if config.verbose:
             print(
                 f"epoch {epoch:3d}/{config.epochs}  loss {loss_sum / max(steps, 1):.4f}  "
@@ -187,4 +207,4 @@ def train_combined(
     return rule
 
 
-__all__ = ["ILPLossConfig", "train_combined", "train_ilploss"]
+__all__ = ["ILPLossConfig", "TemperatureDrop", "lr_schedule", "train_combined", "train_ilploss"]

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from combopt_torch.ilploss import ILPLoss, NegativeSampler
-from demos.ilploss_training import ILPLossConfig
+from demos.ilploss_training import ILPLossConfig, TemperatureDrop, lr_schedule
 
 from .train import Objective
 
@@ -61,16 +61,10 @@ class ILPLossObjective(Objective):
             temperature=c.temperature, seed=seed,
         )  # fmt: skip
         self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
-        self.stale = 0
+        self.temperature = TemperatureDrop(self.criterion, c.patience)
 
     def start(self, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> None:
-        c = self.settings.config
-        if c.schedule == "cyclic":
-            lr = optimizer.param_groups[0]["lr"]
-            self.scheduler = torch.optim.lr_scheduler.CyclicLR(
-                optimizer, base_lr=0.0, max_lr=lr,
-                step_size_up=c.half_cycle * steps_per_epoch, cycle_momentum=False,
-            )  # fmt: skip
+        self.scheduler = lr_schedule(optimizer, self.settings.config, steps_per_epoch)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], gold: torch.Tensor):
         c = -(model.givens(batch) + model.eps).double()
@@ -82,10 +76,7 @@ class ILPLossObjective(Objective):
             self.scheduler.step()
 
     def validated(self, improved: bool) -> None:
-        self.stale = 0 if improved else self.stale + 1
-        if self.stale >= self.settings.config.patience:
-            self.criterion.temperature /= 10
-            self.stale = 0
+        self.temperature.validated(improved)
 
     def describe(self) -> str:
         t = self.criterion.last_terms

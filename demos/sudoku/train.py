@@ -75,9 +75,8 @@ class RunResult:
 
     @property
     def seconds(self) -> float:
-        return (
-            self.seconds_forward + self.seconds_backward + self.seconds_rest
-        ) + self.seconds_validation
+        parts = (self.seconds_forward, self.seconds_backward, self.seconds_rest)
+        return sum(parts) + self.seconds_validation
 
 
 def encode(data: SudokuSet, image_index: np.ndarray | None = None) -> dict[str, torch.Tensor]:
