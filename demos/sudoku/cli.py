@@ -1,9 +1,9 @@
 """``python -m demos sudoku``: learn the rules of Sudoku with CombOptNet, beside an MLP.
 
 ``--quick`` runs 4x4 symbolic Sudoku for about a minute (the true-rule ILP, the MLP, and
-CombOptNet and ILP-Loss for a fixed training-time budget) and prints the table. A full run trains every
-``--size`` x ``--input`` x ``--methods`` x ``--seeds`` and writes ``results.csv``,
-``results.md`` and the figures under ``--out``.
+CombOptNet for a fixed training-time budget) and prints the table. A full run trains every
+``--size`` x ``--input`` x ``--methods`` x ``--seeds`` (ILP-Loss among the methods) and
+writes ``results.csv``, ``results.md`` and the figures under ``--out``.
 """
 
 from __future__ import annotations
