@@ -75,27 +75,43 @@ class NegativeSampler:
         rng: np.random.Generator,
         A: Any = None,
         b: Any = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Negatives ``(B, K, n)`` for gold points ``y (B, n)`` in the box ``[lb, ub]``.
 
         ``A, b`` (the current constraints, ``A y <= b``) are needed for projections only.
+        ``out``: a ``(B, K, n)`` float array to write the negatives into and return (the
+        points are integers, exact in any float dtype); a new float64 array when ``None``.
+        The samplers fill their blocks in the order neighbours, k-hop, projections.
         """
         y, lo, hi = check_gold(y, lb, ub)
-        if self.hops and max(self.hops) > int(np.sum(hi > lo)):
+        if self.hops and max(self.hops) > int(np.count_nonzero(hi > lo)):
             raise ValueError(
                 f"hops: a {max(self.hops)}-hop neighbour needs that many coordinates with "
-                f"lb < ub; the box has {int(np.sum(hi > lo))}"
+                f"lb < ub; the box has {int(np.count_nonzero(hi > lo))}"
             )
-        parts = []
+        if self.projections and (A is None or b is None):
+            raise ValueError("A, b: projections need the current constraints A, b")
+        batch, n = y.shape
+        binary = bool(np.all(hi - lo == 1))
+        m = np.shape(A)[-2] if self.projections and np.ndim(A) >= 2 else 0
+        shape = (batch, self.count(n, m, binary), n)
+        if out is None:
+            out = np.empty(shape)
+        elif out.shape != shape or not np.issubdtype(out.dtype, np.floating):
+            raise ValueError(f"out: expected a float array of shape {shape}, got {out.shape}")
+        work = out if out.flags.c_contiguous else np.empty(shape, dtype=out.dtype)
+        at = 0
         if self.neighbours:
-            parts.append(neighbours(y, lo, hi))
+            at = _neighbours_into(work, at, y, lo, hi)
         if self.hops:
-            parts.append(k_hop(y, lo, hi, self.hops, self.per_hop, rng))
+            at = _k_hop_into(work, at, y, lo, hi, self.hops, self.per_hop, rng)
         if self.projections:
-            if A is None or b is None:
-                raise ValueError("A, b: projections need the current constraints A, b")
-            parts.append(projections(y, lo, hi, A, b, rng))
-        return np.concatenate(parts, axis=1)
+            point = projections(y, lo, hi, A, b, rng)
+            work[:, at : at + point.shape[1]] = point
+        if work is not out:
+            out[...] = work
+        return out
 
 
 def check_gold(y: Any, lb: Any, ub: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,9 +132,9 @@ def check_gold(y: Any, lb: Any, ub: Any) -> tuple[np.ndarray, np.ndarray, np.nda
         raise ValueError("lb, ub: the box holds no integer point (ceil(lb) > floor(ub))")
     if not np.any(hi > lo):
         raise ValueError("lb, ub: the box has one point; there is no negative to draw")
-    if not np.all(np.isfinite(y)) or np.any(y != np.rint(y)):
-        raise ValueError("y: gold points must be integer")
-    if np.any(y < lo) or np.any(y > hi):
+    if not np.all((y == np.rint(y)) & (y >= lo) & (y <= hi)):  # NaN fails every test
+        if not np.all(np.isfinite(y)) or np.any(y != np.rint(y)):
+            raise ValueError("y: gold points must be integer")
         raise ValueError("y: gold points must lie in the box [lb, ub]")
     return y, lo, hi
 
@@ -130,13 +146,32 @@ def neighbours(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     leaves the box is replaced by the opposite step. A coordinate with ``lb = ub`` cannot
     move: its rows move the first free coordinate instead.
     """
+    batch, n = y.shape
+    binary = bool(np.all(hi - lo == 1))
+    out = np.empty((batch, n if binary else 2 * n, n))
+    _neighbours_into(out, 0, y, lo, hi)
+    return out
+
+
+def _neighbours_into(out: np.ndarray, at: int, y: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """:func:`neighbours` written to ``out[:, at:]`` (``out (B, K, n)`` C-contiguous);
+    returns the index after the block."""
+    batch, n = y.shape
+    if np.all(hi - lo == 1):  # the bit flips: y with coordinate i moved, at row at + i
+        out[:, at : at + n] = y[:, None, :]
+        K = out.shape[1]
+        flat = (np.arange(batch)[:, None] * K + at + np.arange(n)) * n + np.arange(n)
+        out.reshape(-1)[flat] = np.where(y == lo, y + 1.0, y - 1.0)
+        return at + n
+    out[:, at : at + 2 * n] = _neighbours_wide(y, lo, hi)
+    return at + 2 * n
+
+
+def _neighbours_wide(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     n = y.shape[1]
     free = hi > lo
     coord = np.where(free, np.arange(n), int(np.argmax(free)))  # fixed coords borrow a free one
     eye = np.eye(n)[coord]  # (n, n): row i moves coordinate coord[i]
-    if np.all(hi - lo == 1):
-        step = np.where(y[:, None, :] == lo, 1.0, -1.0) * eye  # the bit flip
-        return y[:, None, :] + step
     up, down = y[:, None, :] + eye, y[:, None, :] - eye
     up_ok = np.all(up <= hi, axis=-1, keepdims=True)
     down_ok = np.all(down >= lo, axis=-1, keepdims=True)
@@ -160,30 +195,70 @@ def k_hop(
     Random draws per point: ``max(hops)`` integers, and as many uniforms for a box with a
     range wider than 1.
     """
+    out = np.empty((y.shape[0], len(hops) * count, y.shape[1]))
+    _k_hop_into(out, 0, y, lo, hi, hops, count, rng)
+    return out
+
+
+def _k_hop_into(
+    out: np.ndarray,
+    at: int,
+    y: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    hops: tuple[int, ...],
+    count: int,
+    rng: np.random.Generator,
+) -> int:
+    """:func:`k_hop` written to ``out[:, at:]`` (``out (B, K, n)`` C-contiguous); returns
+    the index after the block."""
     batch, n = y.shape
     free = np.flatnonzero(hi > lo)
     size, kmax = len(hops) * count, max(hops)
     rows = batch * size
-    order = np.tile(free, rows)  # flat (rows, free.size): each point's shuffle of free
-    start = np.arange(rows) * free.size
-    for j in range(kmax):  # swap position j with a uniform position in [j, free.size)
-        pick = start + rng.integers(j, free.size, size=rows)
-        head = order[start + j]
-        order[start + j] = order[pick]
-        order[pick] = head
-    chosen = order.reshape(rows, free.size)[:, :kmax]  # distinct coordinates per point
+    chosen = _partial_shuffle(free.size, kmax, rows, rng)  # (rows, kmax) positions in free
+    if free.size != n:
+        chosen = free[chosen]
     k = np.tile(np.repeat(np.asarray(hops, dtype=np.int64), count), batch)  # (rows,)
     used = np.arange(kmax) < k[:, None]
-    out = np.repeat(y, size, axis=0).ravel()  # flat (rows, n)
-    flat = (np.arange(rows) * n)[:, None] + chosen
-    at = out[flat]
-    can_up = at < hi[chosen]
+    gold = np.repeat(np.arange(batch) * n, size)[:, None] + chosen  # into y.ravel()
+    moved = y.reshape(-1)[gold]  # (rows, kmax): the coordinates' values at gold
+    can_up = moved < hi[chosen]
     up = can_up
     if np.any(hi - lo > 1):
-        both = can_up & (at > lo[chosen])
+        both = can_up & (moved > lo[chosen])
         up = np.where(both, rng.random(chosen.shape) < 0.5, can_up)
-    out[flat] = at + used * np.where(up, 1.0, -1.0)
-    return out.reshape(batch, size, n)
+    moved += used * np.where(up, 1.0, -1.0)
+    out[:, at : at + size] = y[:, None, :]
+    K = out.shape[1]
+    point = (np.arange(batch)[:, None] * K + at + np.arange(size)).reshape(-1, 1)  # (rows, 1)
+    out.reshape(-1)[point * n + chosen] = moved
+    return at + size
+
+
+def _partial_shuffle(size: int, kmax: int, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """The first ``kmax`` entries ``(rows, kmax)`` of a partial Fisher-Yates shuffle of
+    ``range(size)`` per row: step ``j`` swaps position ``j`` with a uniform position in
+    ``[j, size)`` (one ``rng.integers`` call of ``rows`` draws per step).
+
+    Only the positions the swaps touch are stored: step ``j`` reads the value at ``r_j``
+    (position ``p`` holds ``p`` unless an earlier step wrote there) and writes position
+    ``j``'s value at ``r_j``; positions below ``j`` are final. ``kmax^2`` vector operations
+    of length ``rows`` instead of a ``(rows, size)`` permutation.
+    """
+    chosen = np.empty((rows, kmax), dtype=np.int64)
+    moved_to = np.empty((rows, kmax), dtype=np.int64)  # r_j of step j ...
+    moved = np.empty((rows, kmax), dtype=np.int64)  # ... and the value written there
+    for j in range(kmax):
+        r = rng.integers(j, size, size=rows)
+        at_r, at_j = r, np.full(rows, j)
+        for i in range(j):  # later writes win
+            hit = moved_to[:, i]
+            at_r = np.where(hit == r, moved[:, i], at_r)
+            at_j = np.where(hit == j, moved[:, i], at_j)
+        chosen[:, j] = at_r
+        moved_to[:, j], moved[:, j] = r, at_j
+    return chosen
 
 
 def projections(
@@ -210,10 +285,13 @@ def projections(
     scale = np.divide(
         excess, norm2, out=np.zeros_like(excess), where=np.broadcast_to(norm2 > 0, excess.shape)
     )
-    raw = y[:, None, :] - scale[..., None] * A  # (B, m, n) on the hyperplanes
-    floor = np.floor(raw)
-    point = np.clip(floor + (rng.random(raw.shape) < raw - floor), lo, hi)
-    rows, cons = np.nonzero(np.all(point == y[:, None, :], axis=-1))  # rounded onto gold
+    raw = scale[..., None] * A
+    np.subtract(y[:, None, :], raw, out=raw)  # (B, m, n) on the hyperplanes
+    point = np.floor(raw)
+    point += rng.random(raw.shape) < raw - point  # floor + Bernoulli of the fraction
+    np.minimum(np.maximum(point, lo, out=point), hi, out=point)
+    moved = np.abs(point - y[:, None, :]) @ np.ones(n)  # L1 distance to gold (a BLAS sum)
+    rows, cons = np.nonzero(moved == 0)  # rounded onto gold
     if rows.size:
         gold, near = y[rows], raw[rows, cons]  # (s, n)
         offset = np.where(hi > lo, np.abs(near - gold), -1.0)  # fixed coordinates never move
