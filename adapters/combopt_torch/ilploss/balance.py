@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -26,6 +27,14 @@ class FixedWeights(nn.Module):
         if missing:
             raise ValueError(f"terms: no term named {sorted(missing)}; got {sorted(terms)}")
         return sum(w * terms[name] for name, w in self.weights.items())
+
+    def combine(self, values: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
+        """:meth:`forward` of the terms stacked in ``values (k,)``, in the order of ``names``."""
+        missing = set(self.weights) - set(names)
+        if missing:
+            raise ValueError(f"terms: no term named {sorted(missing)}; got {sorted(names)}")
+        weights = [self.weights.get(name, 0.0) for name in names]
+        return values @ torch.tensor(weights, dtype=values.dtype, device=values.device)
 
 
 class CoVBalancer(nn.Module):
@@ -57,22 +66,43 @@ class CoVBalancer(nn.Module):
     @torch.no_grad()
     def update(self, losses: torch.Tensor) -> None:
         """Fold one step's term values ``(k,)`` into the running moments and the weights."""
-        self.step += 1
-        t = self.step.double()
-        self.loss_mean += (losses - self.loss_mean) / t
-        ratio = (losses + self.eps) / (self.loss_mean + self.eps)
-        delta = ratio - self.ratio_mean
-        self.ratio_mean += delta / t
-        self.ratio_m2 += delta * (ratio - self.ratio_mean)
-        cov = torch.sqrt(self.ratio_m2 / t + self.eps) / self.ratio_mean
-        self.weights.copy_(cov / cov.sum())
+        self._fold(np.asarray(losses.detach().cpu(), dtype=np.float64))
+
+    def _fold(self, losses: np.ndarray) -> None:
+        """:meth:`update` in NumPy on the buffers' memory (three-element arithmetic costs
+        less there than as torch operations); buffers off the CPU are copied back."""
+        names = ("step", "loss_mean", "ratio_mean", "ratio_m2", "weights")
+        bufs = [getattr(self, name) for name in names]
+        on_cpu = all(buf.device.type == "cpu" for buf in bufs)
+        step, mean, ratio_mean, m2, weights = (
+            buf.numpy() if on_cpu else buf.cpu().numpy() for buf in bufs
+        )
+        step += 1
+        t = float(step)
+        mean += (losses - mean) / t
+        ratio = (losses + self.eps) / (mean + self.eps)
+        delta = ratio - ratio_mean
+        ratio_mean += delta / t
+        m2 += delta * (ratio - ratio_mean)
+        cov = np.sqrt(m2 / t + self.eps) / ratio_mean
+        weights[...] = cov / cov.sum()
+        if not on_cpu:
+            for buf, arr in zip(bufs, (step, mean, ratio_mean, m2, weights)):
+                buf.copy_(torch.from_numpy(arr))
 
     def forward(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if set(terms) != set(self.names):
             raise ValueError(f"terms: expected {sorted(self.names)}, got {sorted(terms)}")
-        stacked = torch.stack([terms[name] for name in self.names])
-        self.update(stacked.detach().double())
-        return (self.weights.to(stacked.dtype) * stacked).sum()
+        return self.combine(torch.stack([terms[name] for name in self.names]), self.names)
+
+    def combine(self, values: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
+        """:meth:`forward` of the terms stacked in ``values (k,)``, in the order of ``names``."""
+        if set(names) != set(self.names) or len(names) != len(self.names):
+            raise ValueError(f"terms: expected {sorted(self.names)}, got {sorted(names)}")
+        if tuple(names) != self.names:
+            values = values[[names.index(name) for name in self.names]]
+        self._fold(values.detach().cpu().numpy().astype(np.float64))
+        return values @ self.weights.to(values.dtype)
 
 
 __all__ = ["CoVBalancer", "FixedWeights"]

@@ -31,80 +31,34 @@ import numpy as np
 import torch
 from torch import nn
 
+from combopt_core.ilp_loss import TINY, Workspace, ilp_loss_and_grads
 from combopt_core.negatives import NegativeSampler
 
 from .balance import CoVBalancer
 
 TERMS = ("pos", "neg", "var")
-_TINY = 1e-12  # guards the norm of an all-zero row or cost
-_SMALLEST_LOGIT = -80.0  # soft-min weights below exp(-80) of the largest are 0, not subnormal
+_TINY = TINY  # guards the norm of an all-zero row or cost
 
 
 def _rows(A: torch.Tensor, b: torch.Tensor, batch: int, n: int) -> tuple[torch.Tensor, ...]:
     """Unit normals ``A / ||a_k||`` and offsets ``b / ||a_k||`` (shapes checked): a row's
     signed distance at ``z`` is ``offset_k - unit_k . z``. Shared ``A (m, n)`` stays shared."""
+    _check_rows(A, b, batch, n)
+    norm = A.norm(dim=-1).clamp_min(_TINY)  # (m,) or (B, m); guards an all-zero row
+    return A / norm[..., None], b / norm
+
+
+def _check_rows(A: torch.Tensor, b: torch.Tensor, batch: int, n: int) -> None:
     if A.ndim not in (2, 3) or A.shape[-1] != n or (A.ndim == 3 and A.shape[0] != batch):
         raise ValueError(f"A: expected (m, {n}) or ({batch}, m, {n}), got {tuple(A.shape)}")
     m = A.shape[-2]
     if tuple(b.shape) not in ((m,), (batch, m)):
         raise ValueError(f"b: expected ({m},) or ({batch}, {m}), got {tuple(b.shape)}")
-    norm = A.norm(dim=-1).clamp_min(_TINY)  # (m,) or (B, m); guards an all-zero row
-    return A / norm[..., None], b / norm
 
 
 def _distances(unit: torch.Tensor, offset: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """``(B, K, m)`` signed distances of ``points (B, K, n)`` to rows from :func:`_rows`."""
     return offset.unsqueeze(-2) - points @ unit.transpose(-1, -2)
-
-
-def _hinge_weights(
-    unit: torch.Tensor,
-    offset: torch.Tensor,
-    c: torch.Tensor,
-    c_norm: torch.Tensor,
-    y: torch.Tensor,
-    negatives: torch.Tensor,
-    neg_margin: float,
-    temperature: float,
-    learn_cost: bool,
-) -> torch.Tensor:
-    """``G (B, K, m [+ 1])``, the derivative of the ``neg`` term by each distance (no grad).
-
-    ``G = w * [neg_margin + d > 0] * share``: soft-min weight, active hinge, and the
-    negative's share of the batch mean (``1 / (K B)`` with learned costs, else ``1 / (#counted
-    B)`` for negatives no costlier than ``y*``, 0 for the others). The soft-min is computed
-    from ``-d / T`` in one fused product; weights below ``exp(-80)`` of the largest are set to
-    0 (they would be float32 subnormals, ~100x slower to compute with and below float
-    precision of the sum they join).
-    """
-    batch, K, n = negatives.shape
-    m = unit.shape[-2]
-    cost_gap = (c * y).sum(-1, keepdim=True) - (negatives @ c[:, :, None])[..., 0]  # (B, K)
-    scale = 1.0 / temperature if temperature > 0 else 1.0
-    # -d / T = z . unit / T - offset / T, for every negative and row
-    if unit.ndim == 2:
-        flat = negatives.reshape(-1, n)
-        logits = torch.addmm(offset * -scale, flat, unit.T * scale).view(batch, K, m)
-    else:
-        logits = torch.baddbmm(
-            (offset * -scale)[:, None, :], negatives, unit.transpose(1, 2) * scale
-        )
-    if learn_cost:  # the cost row c.z <= c.y* joins the soft-min; every negative counts
-        logits = torch.cat([logits, (cost_gap / c_norm[:, None] * -scale)[..., None]], dim=-1)
-        share = cost_gap.new_full(cost_gap.shape, 1.0 / (K * batch))
-    else:  # only negatives no costlier than y* count
-        counted = (cost_gap >= 0).to(cost_gap.dtype)
-        share = counted / (counted.sum(-1, keepdim=True).clamp_min(1.0) * batch)
-    if temperature == 0:
-        w = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
-    else:
-        x = (logits - logits.amax(-1, keepdim=True)).clamp_(min=_SMALLEST_LOGIT)
-        w = x.exp()
-        w.masked_fill_(x == _SMALLEST_LOGIT, 0.0)
-        w.div_(w.sum(-1, keepdim=True))
-    # hinge active: neg_margin + d > 0, i.e. -d / T < neg_margin / T
-    w.masked_fill_(logits >= neg_margin * scale, 0.0)
-    return w.mul_(share[..., None])
 
 
 def signed_distances(A: torch.Tensor, b: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
@@ -151,6 +105,23 @@ def ilp_loss_terms(
     ``offset_k - unit_k . z``, ``sum G d = sum_k offset_k sum G_k - sum_k unit_k . sum G_k z``.
     Same value and gradient as differentiating the hinges directly; far fewer graph nodes.
     """
+    terms = _vector(A, b, c, y, negatives, pos_margin, neg_margin, temperature, learn_cost)
+    return dict(zip(TERMS, terms.unbind()))
+
+
+def _vector(
+    A: torch.Tensor,
+    b: torch.Tensor,
+    c: torch.Tensor,
+    y: Any,
+    negatives: Any,
+    pos_margin: float,
+    neg_margin: float,
+    temperature: float,
+    learn_cost: bool | None,
+    workspace: Workspace | None = None,
+) -> torch.Tensor:
+    """:func:`ilp_loss_terms` as one ``(3,)`` tensor in the order of ``TERMS``."""
     if c.ndim != 2 or tuple(y.shape) != tuple(c.shape):
         raise ValueError(
             f"c, y: expected two (B, n) tensors, got {tuple(c.shape)}, {tuple(y.shape)}"
@@ -162,37 +133,42 @@ def ilp_loss_terms(
         raise ValueError(f"pos_margin, neg_margin: must be >= 0, got {pos_margin}, {neg_margin}")
     if temperature < 0:
         raise ValueError(f"temperature: must be >= 0, got {temperature}")
-    unit, offset = _rows(A, b, batch, n)
-    m = unit.shape[-2]
+    _check_rows(A, b, batch, n)
     learn_cost = c.requires_grad if learn_cost is None else bool(learn_cost)
-    if m == 0 and not learn_cost:
+    if A.shape[-2] == 0 and not learn_cost:
         raise ValueError("A: no learned constraint and a known cost: nothing to learn")
-    y, negatives, c = y.to(A.dtype), negatives.to(A.dtype), c.to(A.dtype)
-    zero = unit.new_zeros(())
+    settings = (pos_margin, neg_margin, temperature, learn_cost)
+    return _Terms.apply(A, b, c, _numpy(y), _numpy(negatives), settings, workspace)
 
-    d_pos = _distances(unit, offset, y[:, None, :])[:, 0]  # (B, m)
-    pos = torch.relu(pos_margin - d_pos).mean() if m else zero
 
-    c_norm = c.norm(dim=-1).clamp_min(_TINY)  # (B,)
-    with torch.no_grad():
-        G = _hinge_weights(
-            unit, offset, c, c_norm, y, negatives, neg_margin, temperature, learn_cost
+def _numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+class _Terms(torch.autograd.Function):
+    """``(pos, neg, var)`` as one ``(3,)`` tensor: values and gradients from
+    ``combopt_core.ilp_loss.ilp_loss_and_grads`` (NumPy, on the CPU; tensors elsewhere are
+    copied there and their gradients back)."""
+
+    @staticmethod
+    def forward(ctx, A, b, c, y, negatives, settings, workspace=None):
+        values, dA, db, dc = ilp_loss_and_grads(
+            _numpy(A), _numpy(b), _numpy(c), y, negatives, *settings, workspace=workspace
         )
-        rows = G[..., :m]
-        if unit.ndim == 2:
-            weight, moment = rows.sum((0, 1)), rows.reshape(-1, m).T @ negatives.reshape(-1, n)
-        else:
-            weight, moment = rows.sum(1), rows.transpose(1, 2) @ negatives  # (B, m), (B, m, n)
-        if learn_cost:  # sum_k G_k (y* - z_k) of the cost row, (B, n)
-            cost_rows = G[..., m]
-            lever = cost_rows.sum(1, keepdim=True) * y - (cost_rows[:, None, :] @ negatives)[:, 0]
-    # sum G (neg_margin + d), d = offset - unit . z: the hinges' value and gradient
-    neg = neg_margin * G.sum() + (weight * offset).sum() - (moment * unit).sum()
-    if learn_cost:
-        neg = neg + ((c * lever).sum(-1) / c_norm).sum()
+        ctx.grads, ctx.kinds = (dA, db, dc), [(x.device, x.dtype) for x in (A, b, c)]
+        return torch.as_tensor(values, dtype=A.dtype, device=A.device)
 
-    var = (unit.mean(-2) ** 2).mean() if m else zero  # per sample, then over the batch
-    return {"pos": pos, "neg": neg, "var": var}
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad.detach().cpu().numpy()
+        out = []
+        for (device, dtype), dx, needed in zip(ctx.kinds, ctx.grads, ctx.needs_input_grad):
+            if not needed or dx is None:
+                out.append(None)
+                continue
+            total = np.tensordot(g.astype(dx.dtype), dx, 1)
+            out.append(torch.from_numpy(total).to(device=device, dtype=dtype))
+        return (*out, None, None, None, None)
 
 
 class ILPLoss(nn.Module):
@@ -241,6 +217,7 @@ class ILPLoss(nn.Module):
         self.balancer = CoVBalancer(TERMS) if balancer is None else balancer
         self.rng = np.random.default_rng(seed)
         self.last_terms: dict[str, float] = {}
+        self._workspace = Workspace()  # the step's large arrays, kept between calls
 
     def reseed(self, seed: int) -> None:
         """Restart the negatives' random stream at ``seed``."""
@@ -248,24 +225,40 @@ class ILPLoss(nn.Module):
 
     def sample_negatives(self, A: torch.Tensor, b: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Negatives ``(B, K, n)`` around ``y (B, n)`` for the current constraints."""
-        y_np = y.detach().cpu().double().numpy()
-        neg = self.sampler.sample(
-            y_np, self.lb, self.ub, self.rng,
-            A.detach().cpu().double().numpy(), b.detach().cpu().double().numpy(),
-        )  # fmt: skip
+        neg = self._sample(A, b, _numpy(y).astype(np.float64))
         return torch.as_tensor(neg, dtype=A.dtype, device=A.device)
+
+    def _sample(self, A: torch.Tensor, b: torch.Tensor, y: np.ndarray, out=None) -> np.ndarray:
+        return self.sampler.sample(
+            y, self.lb, self.ub, self.rng,
+            _numpy(A).astype(np.float64), _numpy(b).astype(np.float64), out=out,
+        )  # fmt: skip
 
     def forward(
         self, A: torch.Tensor, b: torch.Tensor, c: torch.Tensor, y: torch.Tensor
     ) -> torch.Tensor:
         """The balanced loss of one batch: ``A, b`` learned constraints (shared or
         per-sample), ``c (B, n)`` costs (learned when they require grad), ``y (B, n)`` gold."""
-        terms = ilp_loss_terms(
-            A, b, c, y, self.sample_negatives(A, b, y),
-            self.pos_margin, self.neg_margin, self.temperature,
+        if c.ndim != 2 or tuple(y.shape) != tuple(c.shape):
+            raise ValueError(
+                f"c, y: expected two (B, n) tensors, got {tuple(c.shape)}, {tuple(y.shape)}"
+            )
+        y_np = _numpy(y).astype(np.float64)
+        batch, n = y_np.shape
+        binary = bool(np.all(np.floor(self.ub) - np.ceil(self.lb) == 1))
+        K = self.sampler.count(n, A.shape[-2] if self.sampler.projections else 0, binary)
+        buffer = self._workspace.get("negatives", (batch, K, n), _numpy(A).dtype)
+        negatives = self._sample(A, b, y_np, out=buffer)  # reused: the step keeps no copy
+        terms = _vector(
+            A, b, c, y_np, negatives, self.pos_margin, self.neg_margin, self.temperature,
+            None, self._workspace,
         )  # fmt: skip
-        self.last_terms = {k: float(v.detach()) for k, v in terms.items()}
-        return self.balancer(terms)
+        values = terms.detach().cpu().tolist()
+        self.last_terms = dict(zip(TERMS, values))
+        combine = getattr(self.balancer, "combine", None)
+        if combine is not None:
+            return combine(terms, TERMS)
+        return self.balancer(dict(zip(TERMS, terms.unbind())))
 
 
 __all__ = ["TERMS", "ILPLoss", "ilp_loss_terms", "signed_distances"]
