@@ -1,10 +1,12 @@
 """The fast paths compute what the direct formulas compute.
 
-* The ``neg`` term is built from reductions the size of ``A`` (its hinge weights computed
-  without autograd); here it is checked against differentiating the hinges directly, in
-  float32 at the Random Constraints sizes, for shared and per-sample rows and learned costs.
-* k-hop negatives pick their coordinates by a partial Fisher-Yates shuffle: each
-  ``k``-subset of the free coordinates equally likely, each free direction a fair coin.
+* The terms and their gradients come from one NumPy pass (``combopt_core.ilp_loss``); here
+  they are checked against torch autograd through the direct formulas, in float32 at the
+  Random Constraints sizes, for shared and per-sample rows and learned costs.
+* k-hop negatives pick their coordinates by a partial Fisher-Yates shuffle that stores only
+  the positions it touches: the same coordinates, draw for draw, as shuffling whole
+  permutations; each ``k``-subset of the free coordinates equally likely, each free
+  direction a fair coin.
 * Projections are computed without broadcasting a shared ``A``: the same points, draw for
   draw, as the broadcast formula.
 """
@@ -18,7 +20,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from combopt_core.negatives import NegativeSampler, k_hop, projections
+from combopt_core.negatives import NegativeSampler, _partial_shuffle, k_hop, projections
 from combopt_torch.ilploss import ilp_loss_terms
 
 
@@ -56,7 +58,9 @@ def _rc_case(seed, per_sample, lb=0.0, ub=1.0, batch=64, n=16, m=8):
 
 
 @pytest.mark.parametrize("temperature", [0.0, 0.1, 0.01])
-@pytest.mark.parametrize("per_sample, learn_cost", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize(
+    "per_sample, learn_cost", [(False, False), (True, False), (False, True), (True, True)]
+)
 @pytest.mark.parametrize("box", [(0.0, 1.0), (-5.0, 5.0)])
 def test_neg_term_and_gradient_match_the_direct_hinges(temperature, per_sample, learn_cost, box):
     A, b, c, y, neg = _rc_case(int(temperature * 100) + 7 * per_sample, per_sample, *box)
@@ -77,6 +81,95 @@ def test_neg_term_and_gradient_match_the_direct_hinges(temperature, per_sample, 
     for fast, direct in zip(*grads):
         scale = float(direct.abs().max())
         np.testing.assert_allclose(fast.numpy(), direct.numpy(), atol=1e-4 * scale)
+
+
+def _direct_pos_var(A, b, y, pos_margin):
+    """``pos`` and ``var`` by autograd through the direct formulas."""
+    if A.ndim == 2:
+        A, b = A.expand(len(y), *A.shape), b.expand(len(y), -1)
+    norm = A.norm(dim=-1)
+    d = (b - (A @ y[:, :, None])[..., 0]) / norm
+    unit = A / norm[..., None]
+    return torch.relu(pos_margin - d).mean(), (unit.mean(1) ** 2).mean()
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_pos_and_var_terms_and_gradients_match_the_direct_formulas(per_sample):
+    A, b, c, y, neg = _rc_case(3, per_sample)
+    b = b - 0.3  # some gold points outside some rows: active pos hinges
+    got, want = [], []
+    for direct in (False, True):
+        A_t, b_t = A.clone().requires_grad_(), b.clone().requires_grad_()
+        if direct:
+            terms = _direct_pos_var(A_t, b_t, y, 0.01)
+        else:
+            out = ilp_loss_terms(A_t, b_t, c, y, neg, 0.01, 0.01, 0.1)
+            terms = out["pos"], out["var"]
+        for value in terms:
+            grad = torch.autograd.grad(value, [A_t, b_t], retain_graph=True, allow_unused=True)
+            (want if direct else got).append((float(value.detach()), grad))
+    for (value, grads), (ref, ref_grads) in zip(got, want):
+        assert ref > 0
+        np.testing.assert_allclose(value, ref, rtol=1e-4)
+        for g, r in zip(grads, ref_grads):
+            r = torch.zeros_like(g) if r is None else r
+            np.testing.assert_allclose(
+                g.numpy(), r.numpy(), atol=1e-4 * float(r.abs().max() + 1e-6)
+            )
+
+
+def test_a_row_shorter_than_the_clamp_gets_the_gradient_of_the_clamped_norm():
+    A, b, c, y, neg = _rc_case(4, False)
+    A[2] = 0.0  # a row shorter than the norm's clamp: its norm passes no gradient
+    A[2, 0], b[2] = 1e-13, 1e-13
+    got, want = [], []
+    for direct in (False, True):
+        A_t, b_t = A.clone().double().requires_grad_(), b.clone().double().requires_grad_()
+        args = (c.double(), y.double(), neg.double())
+        if direct:
+            unit_norm = A_t.norm(dim=-1).clamp_min(1e-12)
+            d = (b_t - (y.double() @ A_t.T)) / unit_norm
+            value = torch.relu(0.01 - d).mean() + ((A_t / unit_norm[:, None]).mean(0) ** 2).mean()
+        else:
+            terms = ilp_loss_terms(A_t, b_t, *args, 0.01, 0.01, 0.1)
+            value = terms["pos"] + terms["var"]
+        (want if direct else got).append(torch.autograd.grad(value, [A_t, b_t]))
+    for g, r in zip(got[0], want[0]):
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def _full_shuffle(size, kmax, rows, rng):
+    """A partial Fisher-Yates shuffle of whole permutations (one per row), as drawn before."""
+    order = np.tile(np.arange(size), (rows, 1))
+    idx = np.arange(rows)
+    for j in range(kmax):
+        pick = rng.integers(j, size, size=rows)
+        order[idx, j], order[idx, pick] = order[idx, pick], order[idx, j].copy()
+    return order[:, :kmax]
+
+
+@pytest.mark.parametrize("size, kmax", [(16, 4), (5, 5), (3, 1), (100, 7)])
+def test_the_partial_shuffle_draws_what_shuffling_whole_permutations_draws(size, kmax):
+    fast = _partial_shuffle(size, kmax, 5000, np.random.default_rng(size))
+    ref = _full_shuffle(size, kmax, 5000, np.random.default_rng(size))
+    assert np.array_equal(fast, ref)
+    assert np.all(np.sort(fast, axis=1)[:, 1:] != np.sort(fast, axis=1)[:, :-1])  # distinct
+
+
+def test_sampling_into_a_float32_array_gives_the_same_points():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, (8, 16)).astype(float)
+    A, b = rng.normal(size=(4, 16)), rng.normal(size=4)
+    sampler = NegativeSampler()
+    ref = sampler.sample(y, 0, 1, np.random.default_rng(1), A, b)
+    out = np.full(ref.shape, np.nan, dtype=np.float32)
+    assert sampler.sample(y, 0, 1, np.random.default_rng(1), A, b, out=out) is out
+    assert np.array_equal(out, ref)
+    strided = np.full((8, ref.shape[1], 32), np.nan)[..., ::2]  # not C-contiguous
+    sampler.sample(y, 0, 1, np.random.default_rng(1), A, b, out=strided)
+    assert np.array_equal(strided, ref)
+    with pytest.raises(ValueError, match="out: expected"):
+        sampler.sample(y, 0, 1, rng, A, b, out=np.empty((8, 3, 16)))
 
 
 def test_k_hop_subsets_and_directions_are_uniform():
