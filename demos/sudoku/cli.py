@@ -24,6 +24,7 @@ from combopt_core.registry import DEFAULT_BACKEND, SOLVER_ENV_VAR
 from . import figure
 from .experiment import LEARNED, METHODS, Record, Setting, load_data, run
 from .ilploss import SudokuILPLoss
+from .model import ENCODINGS, band_rows
 from .train import Protocol
 
 DEFAULT_OUT = Path("docs/results/sudoku")
@@ -91,7 +92,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--m",
         type=int,
         default=None,
-        help="learned constraints (default: 4 s^2, as many as the true rules)",
+        help="learned constraints (default: 4 s^2, as many as the true rules; with "
+        "--encoding bands: ceil(s^3 / 2) + 1 bands, 33 / 109 / 366)",
+    )
+    p.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="packing",
+        help="learned rows: 'packing' (the paper's inequality rows, costs with the fill "
+        "bonus) or 'bands' (learned equalities |a.y + beta| <= --band-margin, two rows "
+        "each, initialised through y = 0; costs -g) (default: packing)",
+    )
+    p.add_argument(
+        "--band-margin",
+        type=float,
+        default=0.1,
+        help="half-width of each learned equality band (default: 0.1, ILP-Loss's)",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=0.0,
+        help="ILP-Loss: AdamW's decoupled weight decay (default: 0, plain Adam)",
+    )
+    p.add_argument(
+        "--val-puzzles",
+        type=int,
+        default=None,
+        help="validate on the first this many validation puzzles (default: all)",
+    )
+    p.add_argument(
+        "--val-time-limit",
+        type=float,
+        default=None,
+        help="seconds per validation solve; a solve that hits it scores as wrong and is "
+        "counted apart (default: --time-limit)",
     )
     p.add_argument("--epochs", type=int, default=None, help="(default: 20; --quick: 3)")
     p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (the paper's)")
@@ -186,9 +221,15 @@ def _check(args: argparse.Namespace) -> None:
     for name in ("per_hop", "val_every"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}: must be at least 1")
-    for name in ("ilploss_lr", "temperature"):
+    for name in ("ilploss_lr", "temperature", "band_margin"):
         if not getattr(args, name) > 0:
             raise ValueError(f"--{name.replace('_', '-')}: must be positive")
+    if args.val_puzzles is not None and args.val_puzzles < 1:
+        raise ValueError(f"--val-puzzles: must be at least 1, got {args.val_puzzles}")
+    if args.val_time_limit is not None and not args.val_time_limit > 0:
+        raise ValueError(f"--val-time-limit: must be positive, got {args.val_time_limit}")
+    if args.weight_decay < 0:
+        raise ValueError(f"--weight-decay: must be >= 0, got {args.weight_decay}")
     if args.train is not None and args.train < 10:
         raise ValueError(
             f"--train: need at least 10 puzzles to carve a validation split, got {args.train}"
@@ -197,7 +238,11 @@ def _check(args: argparse.Namespace) -> None:
 
 def table(rows: Sequence[dict]) -> str:
     """Markdown: mean +- std over seeds of each (size, input, method)."""
-    keys = sorted({(int(r["size"]), r["input"], r["method"], r["test_split"]) for r in rows})
+
+    def label(r: dict) -> str:  # learned equality bands are another model than packing rows
+        return f"{r['method']} (bands)" if r.get("encoding") == "bands" else r["method"]
+
+    keys = sorted({(int(r["size"]), r["input"], label(r), r["test_split"]) for r in rows})
     head = (
         "| grid | input | method | test split | seeds | board acc. (%) | cell acc. (%) | "
         "steps | train time (s): fwd / bwd / rest | val. time (s) | test s/puzzle |"
@@ -207,8 +252,7 @@ def table(rows: Sequence[dict]) -> str:
         group = [
             r
             for r in rows
-            if (int(r["size"]), r["input"], r["method"], r["test_split"])
-            == (size, inp, method, split)
+            if (int(r["size"]), r["input"], label(r), r["test_split"]) == (size, inp, method, split)
         ]
 
         def stat(field: str, fmt: str = ".1f", group=group) -> str:
@@ -260,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "lr": args.lr,
         "max_seconds": args.max_seconds,
         "verbose": not args.quiet,
+        "val_puzzles": args.val_puzzles,
+        "val_time_limit": args.val_time_limit,
     }
     ilploss = SudokuILPLoss(
         replace(SudokuILPLoss().config, temperature=args.temperature, half_cycle=args.half_cycle),
@@ -283,10 +329,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 0,
                 num_train,
                 args.test,
-                args.m or 4 * size * size,
+                args.m or (band_rows(size) if args.encoding == "bands" else 4 * size * size),
                 solver,
                 test_split=args.test_split,
                 time_limit=args.time_limit,
+                encoding=args.encoding,
+                band_margin=args.band_margin,
             )
             data = load_data(base)
             for method in args.methods:
@@ -302,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             epochs=args.ilploss_epochs,
                             lr=args.ilploss_lr,
                             val_every=args.val_every,
+                            weight_decay=args.weight_decay,
                         )
                     record, extras = run(setting, protocol, data, log, ilploss)
                     records.append(record)

@@ -44,6 +44,8 @@ class Setting:
     data_seed: int = 0
     test_split: str = "test"
     time_limit: float | None = None  # seconds per ILP solve; None: every answer proven
+    encoding: str = "packing"  # learned rows: "packing" (the paper's) or "bands" (equalities)
+    band_margin: float = 0.1  # half-width of each learned band (encoding "bands")
 
 
 @dataclass
@@ -77,6 +79,8 @@ class Record:
     median_step_forward: float
     last_step_forward: float
     test_seconds_per_puzzle: float
+    encoding: str = "packing"  # the learned rows' encoding ("bands": equalities)
+    val_time_outs: int = 0  # validation solves at their limit over the run (scored wrong)
 
 
 def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dict]]:
@@ -110,6 +114,8 @@ def build_model(setting: Setting) -> torch.nn.Module:
         workers=1,
         time_limit=s.time_limit,
         generator=torch.Generator().manual_seed(s.seed),
+        encoding=s.encoding if s.method in LEARNED else "packing",
+        band_margin=s.band_margin,
     )
 
 
@@ -173,8 +179,16 @@ def run(
         median_step_forward=float(np.median(steps)) if len(steps) else float("nan"),
         last_step_forward=float(steps[-1]) if len(steps) else float("nan"),
         test_seconds_per_puzzle=per_puzzle,
+        encoding=setting.encoding if setting.method in LEARNED else "",
+        val_time_outs=int(sum(result.val_time_outs)),
     )
-    extras = {"grids": grids, "step_forward": result.step_forward, "val_curve": result.val_curve}
+    extras = {
+        "grids": grids,
+        "step_forward": result.step_forward,
+        "val_curve": result.val_curve,
+        "val_cell_curve": result.val_cell_curve,
+        "val_time_outs": result.val_time_outs,
+    }
     if result.last_constraints is not None:  # the constraints training ended with
         extras["A"], extras["b"] = result.last_constraints
     return record, extras

@@ -1,11 +1,15 @@
 """The models: CombOptNet with learned rules (symbolic and visual), and the MLP baseline.
 
 The CombOptNet models map a batch of puzzles to ``(B, s^3)`` points (see ``ilp``), the
-ILP's exact answers; the MLP's ``predict`` gives its points. The CombOptNet models learn ``m`` constraints that do not depend
-on the puzzle (the rules, the paper's parametrization: ``LearnableConstraints``) and take
-their costs from the puzzle, ``c = -(g + eps)`` (``ilp.given_costs``): ``g`` is the givens'
-one-hot (symbolic) or, for each given cell, a small CNN's digit probabilities of its image
-(visual; blanks are known, as in the SATNet benchmark). The ILP is solved exactly.
+ILP's exact answers; the MLP's ``predict`` gives its points. The CombOptNet models learn
+``m`` constraints that do not depend on the puzzle (the rules) and take their costs from the
+puzzle. Two encodings of the learned rules: ``"packing"``, the paper's inequality rows and
+initialisation (``LearnableConstraints``) with costs ``c = -(g + eps)``
+(``ilp.given_costs``); ``"bands"``, learned equalities each relaxed to a band
+``|a . y + beta| <= margin`` (``EqualityBands``, as ILP-Loss encodes Sudoku) with costs
+``c = -g``. ``g`` is the givens' one-hot (symbolic) or, for each given cell, a small CNN's
+digit probabilities of its image (visual; blanks are known, as in the SATNet benchmark).
+The ILP is solved exactly.
 """
 
 from __future__ import annotations
@@ -54,6 +58,55 @@ class FixedConstraints(nn.Module):
         return self.A, self.b
 
 
+ENCODINGS = ("packing", "bands")
+
+
+def band_rows(size: int) -> int:
+    """Default number of learned equality bands: ``ceil(s^3 / 2) + 1`` (33, 109 and 366 at
+    4x4, 6x6 and 9x9; the true rules' equalities have rank 40, 101 and 249)."""
+    return -(-(size**3) // 2) + 1
+
+
+class EqualityBands(nn.Module):
+    """``m`` learned equalities, each relaxed to a band ``|a_k . y + beta_k| <= margin``.
+
+    ``forward() -> (A (2m, n), b (2m,))``: the band as two rows of ``A y <= b``
+    (``a_k . y <= margin - beta_k`` and ``-a_k . y <= margin + beta_k``). The offset is
+    ``beta_k = r_k ||a_k|| - a_k . o_k`` with a learnable radius and origin (no
+    normalisation of ``a_k``). Initialisation: ``a_k ~ N(0, 1)^n``, ``r_k = 0``,
+    ``o_k = 0``: every band passes through ``y = 0``, so at initialisation the ILP is
+    feasible (its one point in the box is, almost surely, ``y = 0``) and easy.
+
+    Why bands: every solved Sudoku satisfies the ``4 s^2`` equalities ``sum y = 1`` of its
+    rules, and a 0/1 point satisfying them all is a solved grid. Bands that learn to span
+    the same affine space therefore need no exact coefficients: the gold points pull each
+    band onto the affine hull of the solutions and the negatives push points off it.
+    """
+
+    def __init__(
+        self,
+        num_bands: int,
+        num_vars: int,
+        margin: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if num_bands < 1 or not margin > 0:
+            raise ValueError(f"need num_bands >= 1 and margin > 0, got {num_bands}, {margin}")
+        self.margin = float(margin)
+        self.a = nn.Parameter(torch.randn(num_bands, num_vars, generator=generator))
+        self.r = nn.Parameter(torch.zeros(num_bands))
+        self.o = nn.Parameter(torch.zeros(num_bands, num_vars))
+
+    def offsets(self) -> torch.Tensor:
+        return self.r * self.a.norm(dim=-1) - (self.a * self.o).sum(-1)
+
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
+        beta = self.offsets()
+        A = torch.cat([self.a, -self.a])
+        return A, torch.cat([self.margin - beta, self.margin + beta])
+
+
 class SudokuCombOptNet(nn.Module):
     """CombOptNet for ``s x s`` Sudoku: ``forward(batch) -> y (B, s^3)``.
 
@@ -61,8 +114,10 @@ class SudokuCombOptNet(nn.Module):
     symbolic) or ``"images"`` ``(B, s^2, 8, 8)`` and ``"given"`` ``(B, s^2)`` booleans
     (visual). The constraints are ``LearnableConstraints`` (the paper's origin
     parametrization and initialisation) or, with ``rules``, known ``(A, b)`` (then
-    ``num_constraints`` is ignored). Keyword options go to ``ILPLayer`` (``solver``,
-    ``tau``, ...).
+    ``num_constraints`` is ignored). ``encoding="bands"``: ``num_constraints`` learned
+    equalities as bands (``EqualityBands``, ``2 m`` rows), and costs without the fill bonus
+    (``c = -g``; the bands, not the costs, make a point fill every cell). Keyword options go
+    to ``ILPLayer`` (``solver``, ``tau``, ...).
     """
 
     def __init__(
@@ -72,14 +127,21 @@ class SudokuCombOptNet(nn.Module):
         visual: bool = False,
         rules: tuple[np.ndarray, np.ndarray] | None = None,
         generator: torch.Generator | None = None,
+        encoding: str = "packing",
+        band_margin: float = 0.1,
         **layer_options: Any,
     ) -> None:
         super().__init__()
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding: expected one of {ENCODINGS}, got {encoding!r}")
         self.size = size
-        self.eps = fill_bonus(size)
+        self.encoding = encoding
+        self.eps = fill_bonus(size) if encoding == "packing" else 0.0
         self.cnn = DigitCNN(size) if visual else None
-        if rules is None:
-            n = num_vars(size)
+        n = num_vars(size)
+        if rules is None and encoding == "bands":
+            self.constraints = EqualityBands(num_constraints, n, band_margin, generator)
+        elif rules is None:
             self.constraints = LearnableConstraints(num_constraints, n, generator=generator)
         else:
             self.constraints = FixedConstraints(*rules)

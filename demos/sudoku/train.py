@@ -14,7 +14,7 @@ that is no grid (a cell with no digit or several) is wrong at those cells.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -42,6 +42,10 @@ class Protocol:
     progress: bool = True  # a bar per epoch on a terminal
     verbose: bool = True  # one line per epoch
     val_every: int = 1  # epochs between validations (the last epoch is always validated)
+    val_puzzles: int | None = None  # validate on the first this many validation puzzles
+    val_time_limit: float | None = None  # seconds per validation solve (None: the layer's);
+    # a solve that hits it scores as wrong and is counted apart
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size", "val_every"):
@@ -49,6 +53,12 @@ class Protocol:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr: must be positive, got {self.lr}")
+        if self.val_puzzles is not None and self.val_puzzles < 1:
+            raise ValueError(f"val_puzzles: must be at least 1 or None, got {self.val_puzzles}")
+        if self.val_time_limit is not None and not self.val_time_limit > 0:
+            raise ValueError(f"val_time_limit: must be positive, got {self.val_time_limit}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay: must be >= 0, got {self.weight_decay}")
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds: must be positive or None, got {self.max_seconds}")
 
@@ -72,6 +82,8 @@ class RunResult:
     stopped: bool = False  # training stopped at max_seconds before the last epoch ended
     last_constraints: tuple[np.ndarray, np.ndarray] | None = None  # (A, b) after the last step
     seconds_validation: float = 0.0  # predicting the validation split (exact solves for ILPs)
+    val_cell_curve: list[float] = field(default_factory=list)  # cell accuracy per validation
+    val_time_outs: list[int] = field(default_factory=list)  # validation solves at their limit
 
     @property
     def seconds(self) -> float:
@@ -100,7 +112,9 @@ def predict(
     model: nn.Module, inputs: dict[str, torch.Tensor], batch_size: int
 ) -> tuple[np.ndarray, int]:
     """``(grids (N, s, s), time-outs)``: the decoded predictions in chunks of ``batch_size``,
-    and for an ILP model how many of its solves ended at the layer's time limit."""
+    and for an ILP model how many of its solves ended at the layer's time limit. A solve
+    without a proven optimum (time limit, no point, error) decodes as an empty grid, so it
+    never scores as right: an unproven incumbent is no answer of the ILP."""
     was_training = model.training
     model.eval()
     out, time_outs = [], 0
@@ -111,11 +125,33 @@ def predict(
             if hasattr(model, "ilp"):
                 y, info = model(chunk, return_info=True)
                 time_outs += int((info.status == int(Status.TIME_LIMIT)).sum())
+                y = y.double() * (info.status == int(Status.OPTIMAL)).double()[:, None]
             else:
                 y = model.predict(chunk)
             out.append(decode(y.double().numpy(), model.size))
     model.train(was_training)
     return np.concatenate(out), time_outs
+
+
+def limited(model: nn.Module, seconds: float | None):
+    """Context: the model's ILP layer solves with ``seconds`` per instance (``None``: as it
+    is)."""
+    return _Limit(model, seconds)
+
+
+class _Limit:
+    def __init__(self, model: nn.Module, seconds: float | None) -> None:
+        self.layer = getattr(model, "ilp", None) if seconds is not None else None
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        if self.layer is not None:
+            self.saved = self.layer.options
+            self.layer.options = replace(self.saved, time_limit=self.seconds)
+
+    def __exit__(self, *exc) -> None:
+        if self.layer is not None:
+            self.layer.options = self.saved
 
 
 def scores(grids: np.ndarray, data: SudokuSet) -> tuple[float, float]:
@@ -192,16 +228,29 @@ def train(
     if objective is None:
         objective = PaperRule() if is_ilp else CellCrossEntropy()
     target = torch.as_tensor(one_hot(fit_set.solutions))
-    optimizer = torch.optim.Adam(model.parameters(), lr=protocol.lr)
+    if protocol.weight_decay > 0:
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay
+        )
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=protocol.lr)
     objective.start(optimizer, -(-len(fit_set) // protocol.batch_size))
     order_rng = torch.Generator().manual_seed(protocol.seed)
     t_fwd = t_bwd = t_rest = t_val = 0.0
+
+    val_set, val_in = val
+    if protocol.val_puzzles is not None and protocol.val_puzzles < len(val_set):
+        val_set = val_set.subset(np.arange(protocol.val_puzzles))
+        val_in = _take(val_in, slice(0, protocol.val_puzzles))
+    val_outs = [0]
 
     def validate() -> tuple[float, float]:
         """(board, cell) accuracy: compared as a pair, boards first."""
         nonlocal t_val
         t = time.perf_counter()
-        out = scores(predict(model, val[1], protocol.eval_batch_size)[0], val[0])
+        with limited(model, protocol.val_time_limit):
+            grids, val_outs[0] = predict(model, val_in, protocol.eval_batch_size)
+        out = scores(grids, val_set)
         t_val += time.perf_counter() - t
         return out
 
@@ -253,6 +302,8 @@ def train(
         t_val_before = t_val
         v = validate()
         result.val_curve.append(v[0])
+        result.val_cell_curve.append(v[1])
+        result.val_time_outs.append(val_outs[0])
         improved = v > best_val
         if improved:
             best_val, best_epoch, best_state = v, epoch, _snapshot(model)
@@ -260,6 +311,8 @@ def train(
         t_rest += time.perf_counter() - t0 - (t_val - t_val_before)
         if protocol.verbose:
             extra = f"  infeasible {infeasible / seen:.2f}" if infeasible is not None else ""
+            if val_outs[0]:
+                extra += f"  ({val_outs[0]} validation solves timed out, scored wrong)"
             log(
                 f"epoch {epoch:3d}/{protocol.epochs}  loss {loss_sum / seen:.4f}  "
                 f"val board acc {v[0]:.3f}, cell {v[1]:.3f}{extra}{objective.describe()}  "

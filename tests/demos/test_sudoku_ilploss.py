@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
+from combopt_core import Status
 from combopt_torch import ILPLayer
 from demos.sudoku.data import generate
 from demos.sudoku.experiment import Setting, build_model, load_data, run
-from demos.sudoku.ilp import one_hot
+from demos.sudoku.ilp import one_hot, true_rules
 from demos.sudoku.ilploss import ILPLossObjective, SudokuILPLoss
-from demos.sudoku.train import Protocol, encode
+from demos.sudoku.train import Protocol, encode, limited, predict, scores, train
 
 pytest.importorskip("highspy")
 
@@ -88,3 +91,60 @@ def test_loss_trains_the_rows_and_the_visual_cnn():
         p.grad is not None and p.grad.abs().sum() > 0 for p in model.constraints.parameters()
     )
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.cnn.parameters())
+
+
+def test_bands_start_through_zero_and_encode_equalities():
+    model = build_model(Setting(4, False, "ilploss", 0, 10, 4, 33, "highs", encoding="bands"))
+    A, b = model.constraints()
+    assert A.shape == (66, 64) and model.eps == 0.0
+    assert (b > 0).all()  # y = 0 lies inside every band: the initial ILP is feasible
+    bands = model.constraints
+    y = torch.rand(5, 64)
+    inside = ((y @ bands.a.T + bands.offsets()).abs() <= bands.margin).all(-1)
+    assert torch.equal(inside, (y @ A.T <= b).all(-1))
+
+
+def test_true_rules_as_bands_solve_every_puzzle():
+    data = generate(4, "train", 12)
+    model = build_model(Setting(4, False, "ilploss", 0, 10, 4, 64, "highs", encoding="bands"))
+    rules, _ = true_rules(4)
+    with torch.no_grad():  # a . y - 1 = 0 for each rule: beta = r ||a|| = -1
+        model.constraints.a.copy_(torch.as_tensor(rules))
+        model.constraints.o.zero_()
+        model.constraints.r.copy_(-1.0 / model.constraints.a.norm(dim=-1))
+    grids, time_outs = predict(model, encode(data), 5)
+    assert time_outs == 0 and scores(grids, data) == (1.0, 1.0)
+
+
+def test_unproven_answers_score_wrong(monkeypatch):
+    data = generate(4, "train", 3)
+    gold = torch.as_tensor(one_hot(data.solutions))
+
+    def timed_out(self, c, A, b, return_info=False, **kwargs):
+        info = SimpleNamespace(status=torch.full((len(c),), int(Status.TIME_LIMIT)))
+        return (gold.clone(), info) if return_info else gold.clone()
+
+    monkeypatch.setattr(ILPLayer, "forward", timed_out)
+    model = build_model(SETTING)
+    grids, time_outs = predict(model, encode(data), 3)
+    assert time_outs == 3 and scores(grids, data) == (0.0, 0.0)  # the gold incumbent unproven
+
+
+def test_validation_uses_its_subset_and_limit(data, monkeypatch):
+    seen = []
+    forward = ILPLayer.forward
+
+    def spy(self, c, *args, **kwargs):
+        seen.append((len(c), self.options.time_limit))
+        return forward(self, c, *args, **kwargs)
+
+    monkeypatch.setattr(ILPLayer, "forward", spy)
+    protocol = Protocol(epochs=1, lr=1e-3, progress=False, verbose=False, val_puzzles=3)
+    model = build_model(SETTING)
+    with limited(model, 0.5):
+        assert model.ilp.options.time_limit == 0.5
+    assert model.ilp.options.time_limit is None
+    train(model, data["fit"], data["val"], replace(protocol, val_time_limit=0.25),
+          objective=ILPLossObjective(seed=0))  # fmt: skip
+    assert seen == [(3, 0.25), (3, 0.25)]  # before training and after the one epoch
+    assert model.ilp.options.time_limit is None
