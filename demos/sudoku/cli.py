@@ -168,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: 64; every single flip is always a negative)",
     )
     p.add_argument(
+        "--no-projections",
+        action="store_true",
+        help="ILP-Loss: no projection negatives (one per learned row; they dominate the "
+        "step's cost at 9x9)",
+    )
+    p.add_argument("--batch-size", type=int, default=8, help="training batch size (default: 8)")
+    p.add_argument(
         "--val-every",
         type=int,
         default=1,
@@ -218,7 +225,7 @@ def _check(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')}: must be at least 1, got {value}")
-    for name in ("per_hop", "val_every"):
+    for name in ("per_hop", "val_every", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}: must be at least 1")
     for name in ("ilploss_lr", "temperature", "band_margin"):
@@ -306,10 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "verbose": not args.quiet,
         "val_puzzles": args.val_puzzles,
         "val_time_limit": args.val_time_limit,
+        "batch_size": args.batch_size,
     }
     ilploss = SudokuILPLoss(
         replace(SudokuILPLoss().config, temperature=args.temperature, half_cycle=args.half_cycle),
         per_hop=args.per_hop,
+        projections=not args.no_projections,
     )
     log = print if not args.quiet else (lambda *a, **k: None)
 
@@ -363,7 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     label = f"{size}x{size} {inp} {method} seed {seed}"
                     if method in LEARNED:
                         step_runs.append((label, extras["step_forward"]))
-                        rule_runs.append((label, extras["A"], size))
+                        bands = (extras["b"],) if args.encoding == "bands" else ()
+                        rule_runs.append((label, extras["A"], size, *bands))
                     if seed == args.seeds[0] and method in (*LEARNED, "rules"):
                         boards.append((f"{size}x{size} {inp} {method}", data["test"], extras))
                     if out is not None:

@@ -33,6 +33,23 @@ def rule_similarity(A: np.ndarray, size: int) -> np.ndarray:
     return (T @ L.T).max(axis=1) if len(L) else np.zeros(len(T))
 
 
+def band_span_similarity(A: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """For learned equality bands (``model.EqualityBands``: rows ``a_k . y <= mu - beta_k``
+    then ``-a_k . y <= mu + beta_k``), for each true rule ``t . y - 1 = 0`` the cosine
+    between ``(t, -1)`` and its projection onto the span of the bands' ``(a_k, beta_k)``
+    ``(4 s^2,)``: 1 when the rule is a linear combination of the learned equalities. Bands
+    are mixtures of rules, so they are compared as a space, not row by row."""
+    m = len(A) // 2
+    beta = (b[m:] - b[:m]) / 2
+    L = np.hstack([A[:m], beta[:, None]])
+    T, _ = true_rules(size)
+    T = np.hstack([T, -np.ones((len(T), 1))])
+    Q, sv, _ = np.linalg.svd(L.T, full_matrices=False)
+    Q = Q[:, sv > 1e-8 * sv.max()]  # an orthonormal basis of the bands' span
+    proj = (T @ Q) @ Q.T
+    return np.linalg.norm(proj, axis=1) / np.linalg.norm(T, axis=1)
+
+
 def plot_accuracy(rows: Sequence[dict], path: Path) -> None:
     """Test board accuracy per (size, input, test split) and method: mean, std over seeds."""
     plt = _pyplot()
@@ -77,18 +94,20 @@ def plot_step_times(runs: Sequence[tuple[str, Sequence[float]]], path: Path) -> 
     plt.close(fig)
 
 
-def plot_rules(runs: Sequence[tuple[str, np.ndarray, int]], path: Path) -> None:
-    """Per true rule, the best cosine with a learned row, sorted; the dashed line is the
-    ``RECOVERED`` threshold."""
+def plot_rules(runs: Sequence[tuple], path: Path) -> None:
+    """Per true rule, the best cosine with a learned row (runs ``(label, A, size)``) or, for
+    equality bands (runs ``(label, A, size, b)``), with the bands' span
+    (``band_span_similarity``), sorted; the dashed line is the ``RECOVERED`` threshold."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    for label, A, size in runs:
-        sim = np.sort(rule_similarity(A, size))[::-1]
+    for label, A, size, *b in runs:
+        sim = band_span_similarity(A, b[0], size) if b else rule_similarity(A, size)
+        sim = np.sort(sim)[::-1]
         n = int((sim >= RECOVERED).sum())
         ax.plot(sim, label=f"{label}: {n}/{len(sim)} recovered")
     ax.axhline(RECOVERED, ls="--", c="gray", lw=0.8)
     ax.set_xlabel("true rule (sorted)")
-    ax.set_ylabel("best cosine with a learned row")
+    ax.set_ylabel("best cosine with a learned row\n(bands: with their span)")
     ax.set_ylim(-1, 1.05)
     ax.legend(fontsize=8)
     fig.tight_layout()

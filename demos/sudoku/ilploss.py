@@ -43,9 +43,12 @@ class SudokuILPLoss:
     )
     hops: tuple[int, ...] = (2, 3, 4)
     per_hop: int = 64
+    projections: bool = True  # one rounded projection onto each learned row
 
     def sampler(self) -> NegativeSampler:
-        return NegativeSampler(neighbours=True, hops=self.hops, per_hop=self.per_hop)
+        return NegativeSampler(
+            neighbours=True, hops=self.hops, per_hop=self.per_hop, projections=self.projections
+        )
 
 
 class ILPLossObjective(Objective):

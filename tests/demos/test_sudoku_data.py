@@ -8,7 +8,7 @@ import pytest
 from combopt_core import solve
 from demos.sudoku import digits
 from demos.sudoku.data import GIVENS, SudokuSet, generate, load_puzzles, save_puzzles
-from demos.sudoku.figure import rule_similarity
+from demos.sudoku.figure import band_span_similarity, rule_similarity
 from demos.sudoku.grid import check_puzzle, count_solutions
 from demos.sudoku.ilp import decode, fill_bonus, given_costs, one_hot, true_rules
 
@@ -139,3 +139,17 @@ def test_visual_pools_are_disjoint_and_images_match_their_digits():
     assert (digits.labels(index) == p).all()
     assert all(i in set(test[d]) for i, d in zip(index[p > 0], p[p > 0]))
     assert digits.images(index).shape == (2, 9, 9, 8, 8)
+
+
+def test_band_span_recognises_mixtures_of_rules_and_nothing_else():
+    T, _ = true_rules(4)
+    rng = np.random.default_rng(0)
+    mix = rng.standard_normal((40, 64)) @ T  # random combinations of all 64 rules (rank 40)
+    beta = -mix @ np.ones(64) / 4  # t . y = 1 for each rule, so sum_j w_j (t_j . y - 1) = 0
+    A, b = np.vstack([mix, -mix]), np.concatenate([0.1 - beta, 0.1 + beta])
+    assert rule_similarity(A, 4).max() < 0.95  # no single row is a rule
+    assert np.allclose(band_span_similarity(A, b, 4), 1.0)  # every rule is in their span
+    through_zero = np.full(80, 0.1)  # the same normals, every band through y = 0
+    assert band_span_similarity(A, through_zero, 4).max() < 0.95
+    noise = rng.standard_normal((33, 64))
+    assert band_span_similarity(np.vstack([noise, -noise]), np.full(66, 0.1), 4).max() < 0.95
