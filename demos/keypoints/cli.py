@@ -76,6 +76,12 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
         "the backend's defaults (default: the options tuned for these ILPs)",
     )
     g.add_argument(
+        "--cardinality-split",
+        action="store_true",
+        help="branch once on sum(y) before the backend's search (exact; faster on the "
+        "half-learned p >= 7 ILPs with Gurobi, see docs/keypoints.md)",
+    )
+    g.add_argument(
         "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
     )
 
@@ -83,7 +89,8 @@ def _protocol_args(parser: argparse.ArgumentParser) -> None:
 def _protocol(args: argparse.Namespace) -> Protocol:
     solver, why = choose_solver(args.solver)
     options, options_why = choose_options(solver, args.solver_options)
-    print(f"ILP backend: {solver} ({why}), options {json.dumps(options)} ({options_why})")
+    split = ", cardinality split" if args.cardinality_split else ""
+    print(f"ILP backend: {solver} ({why}), options {json.dumps(options)} ({options_why}){split}")
     return Protocol(
         epochs=args.epochs,
         iterations=args.iterations,
@@ -98,6 +105,7 @@ def _protocol(args: argparse.Namespace) -> Protocol:
         solver_options=options,
         method=args.method,
         ilploss_temperature=args.ilploss_temperature,
+        cardinality_split=args.cardinality_split,
     )
 
 

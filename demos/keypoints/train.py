@@ -23,10 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from combopt_core import Status
+from combopt_core import Status, get_solver
 from combopt_torch import ILPLayer, LearnableConstraints
 from combopt_torch.ilploss import ILPLoss
 
+from .backend import CardinalitySplit
 from .matching import argmax_matching, hungarian_matching, is_permutation, keypoint_accuracy
 from .model import GraphMatcher, delaunay_adjacency
 from .pairs import KeypointPair
@@ -49,7 +50,9 @@ class Protocol:
     ``"combopt"`` trains through the ILP with the paper's rule; ``"ilploss"`` trains the cost
     network and the constraints solver-free with ILP-Loss (costs learned: a negative is cut
     off or made costlier; soft-min temperature ``ilploss_temperature``), solving only to
-    validate and test.
+    validate and test. ``cardinality_split``: wrap the backend in
+    ``backend.CardinalitySplit`` (exact: one branch on ``sum y`` before the backend's own
+    search; training, validation and test).
     """
 
     epochs: int = 10
@@ -65,6 +68,7 @@ class Protocol:
     solver_options: dict | None = None
     method: str = "combopt"
     ilploss_temperature: float = 0.1
+    cardinality_split: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -145,14 +149,18 @@ class KeypointCombOptNet(nn.Module):
         self.p = p
         self.matcher = GraphMatcher(feature_dim, hidden, num_layers)
         self.constraints = LearnableConstraints(2 * p, p * p, 0.0, 1.0, generator=generator)
+        solver, options = protocol.solver, protocol.solver_options
+        if protocol.cardinality_split:
+            solver = CardinalitySplit(get_solver(solver, **(options or {})))
+            options = None
         self.ilp = ILPLayer(
             0.0,
             1.0,
-            solver=protocol.solver,
+            solver=solver,
             tau=protocol.tau,
             workers=protocol.workers,
             time_limit=protocol.time_limit,
-            solver_options=protocol.solver_options,
+            solver_options=options,
         )
         self.eval_ilp = ILPLayer(
             0.0,

@@ -423,3 +423,85 @@ def test_feasible_permutations_counts_the_permutations_the_constraints_admit():
     assert feasible_permutations(np.vstack([A, cut]), np.append(b, 0.0)) == pytest.approx(4 / 6)
     with pytest.raises(ValueError, match="A, b"):
         feasible_permutations(np.ones((2, 5)), np.ones(2))
+
+
+def _split_cases(seed: int, count: int):
+    """Random binary ILPs, some with all costs negative (the keypoint case), some infeasible."""
+    from combopt_core import ILPInstance
+
+    rng = np.random.default_rng(seed)
+    n = 10
+    for i in range(count):
+        A = rng.uniform(-0.3, 1.0, (4, n))
+        b = rng.uniform(-0.2, 2.0, 4)
+        c = -rng.uniform(0.1, 1.0, n) if i % 2 else rng.normal(size=n)
+        start = (rng.random(n) < 0.2).astype(float)
+        feasible = np.all(A @ start <= b + 1e-9)
+        yield ILPInstance(c, A, b, np.zeros(n), np.ones(n), start if feasible else None)
+
+
+def test_cardinality_split_reaches_the_exhaustive_optimum():
+    from combopt_core import Status, get_solver
+    from demos.keypoints.backend import CardinalitySplit
+
+    split, exhaustive = CardinalitySplit(get_solver("highs")), get_solver("bruteforce")
+    statuses = set()
+    for instance in _split_cases(0, 60):
+        got, want = split.solve(instance), exhaustive.solve(instance)
+        statuses.add(want.status)
+        assert got.status == want.status
+        if want.status == Status.OPTIMAL:
+            assert np.all(instance.A @ got.y <= instance.b + 1e-9)
+            assert got.objective == pytest.approx(want.objective, abs=1e-9)
+    assert statuses == {Status.OPTIMAL, Status.INFEASIBLE}
+    assert split.split_at(next(_split_cases(0, 1))) is not None  # the split was used
+
+
+def test_cardinality_split_passes_other_boxes_through_and_keeps_the_time_limit():
+    from combopt_core import ILPInstance, Status, get_solver
+    from demos.keypoints.backend import CardinalitySplit
+
+    calls = []
+
+    class Recording:
+        name, releases_gil = "recording", False
+
+        def solve(self, instance, time_limit=None):
+            calls.append((instance.num_constraints, time_limit))
+            return get_solver("highs").solve(instance, time_limit)
+
+    split = CardinalitySplit(Recording())
+    A, b, c = np.ones((1, 4)), np.array([2.5]), -np.ones(4)
+    general = ILPInstance(c, A, b, np.zeros(4), np.full(4, 2.0))
+    assert split.solve(general).objective == pytest.approx(-2.0)
+    assert calls == [(1, None)]  # not binary: one plain solve
+    calls.clear()
+    result = split.solve(ILPInstance(c, A, b, np.zeros(4), np.ones(4)), time_limit=5.0)
+    assert result.status == Status.OPTIMAL and result.objective == pytest.approx(-2.0)
+    assert [rows for rows, _ in calls] == [2, 3]  # sum y <= 1, then sum y >= 2 and c.y <= -1
+    assert all(0 < left <= 5.0 for _, left in calls)
+
+
+def test_cardinality_split_reaches_the_layer_through_the_protocol():
+    from demos.keypoints.backend import CardinalitySplit
+
+    model = KeypointCombOptNet(3, 4, Protocol(solver="highs", workers=1, cardinality_split=True))
+    assert isinstance(model.ilp.solver, CardinalitySplit)
+    assert model.eval_ilp.solver is model.ilp.solver
+
+
+def test_solver_benchmark_times_captured_training_ilps(tmp_path, capsys):
+    from demos.benchmarks import keypoint_solvers
+
+    saved = tmp_path / "ilps.npz"
+    argv = ["--p", "3", "--backends", "highs", "--capture-after", "30", "--capture-iterations",
+            "2", "--train-solver", "highs", "--save", str(saved), "--variant", "split",
+            "split:highs", "{}", "--start-variant", "pool", "highs", "{}", "pool"]  # fmt: skip
+    keypoint_solvers.main(argv)
+    with np.load(saved) as data:
+        assert data["c"].shape == (2, 8, 9) and data["A"].shape == (2, 6, 9)
+    final = capsys.readouterr().out.split("mean / fastest")[-1].splitlines()[2:]
+    rows = [re.split(r"\s{2,}", row.strip()) for row in final if row.strip()]
+    assert [r[0] for r in rows] == ["highs", "split", "pool"]
+    assert all(r[1] == "16" and r[7] == "16, 0" for r in rows)  # every solve, same optima
+    assert int(rows[2][6]) > 0, rows  # the pool offered starts
