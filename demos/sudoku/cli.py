@@ -173,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="ILP-Loss: no projection negatives (one per learned row; they dominate the "
         "step's cost at 9x9)",
     )
+    p.add_argument(
+        "--no-flips",
+        action="store_true",
+        help="ILP-Loss: no single-bit-flip negatives (s^3 of them per gold point)",
+    )
     p.add_argument("--batch-size", type=int, default=8, help="training batch size (default: 8)")
     p.add_argument(
         "--val-every",
@@ -319,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         replace(SudokuILPLoss().config, temperature=args.temperature, half_cycle=args.half_cycle),
         per_hop=args.per_hop,
         projections=not args.no_projections,
+        flips=not args.no_flips,
     )
     log = print if not args.quiet else (lambda *a, **k: None)
 

@@ -44,10 +44,14 @@ class SudokuILPLoss:
     hops: tuple[int, ...] = (2, 3, 4)
     per_hop: int = 64
     projections: bool = True  # one rounded projection onto each learned row
+    flips: bool = True  # every single bit flip
 
     def sampler(self) -> NegativeSampler:
         return NegativeSampler(
-            neighbours=True, hops=self.hops, per_hop=self.per_hop, projections=self.projections
+            neighbours=self.flips,
+            hops=self.hops,
+            per_hop=self.per_hop,
+            projections=self.projections,
         )
 
 
