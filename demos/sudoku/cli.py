@@ -251,9 +251,7 @@ def _check(args: argparse.Namespace) -> None:
 def table(rows: Sequence[dict]) -> str:
     """Markdown: mean +- std over seeds of each (size, input, method)."""
 
-    def label(r: dict) -> str:  # learned equality bands are another model than packing rows
-        return f"{r['method']} (bands)" if r.get("encoding") == "bands" else r["method"]
-
+    label = figure.method_label
     keys = sorted({(int(r["size"]), r["input"], label(r), r["test_split"]) for r in rows})
     head = (
         "| grid | input | method | test split | seeds | board acc. (%) | cell acc. (%) | "

@@ -50,20 +50,25 @@ def band_span_similarity(A: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
     return np.linalg.norm(proj, axis=1) / np.linalg.norm(T, axis=1)
 
 
+def method_label(row: dict) -> str:
+    """A results row's method, with ``" (bands)"`` for learned equality bands (another model
+    than the paper's packing rows)."""
+    return f"{row['method']} (bands)" if row.get("encoding") == "bands" else row["method"]
+
+
 def plot_accuracy(rows: Sequence[dict], path: Path) -> None:
     """Test board accuracy per (size, input, test split) and method: mean, std over seeds."""
     plt = _pyplot()
     key = lambda r: (int(r["size"]), r["input"], r["test_split"])
     groups = sorted({key(r) for r in rows})
-    methods = [
-        m for m in ("comboptnet", "ilploss", "mlp", "rules") if any(r["method"] == m for r in rows)
-    ]
+    order = ("comboptnet", "comboptnet (bands)", "ilploss", "ilploss (bands)", "mlp", "rules")
+    methods = [m for m in order if any(method_label(r) == m for r in rows)]
     fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(groups), 3.2))
     width = 0.8 / max(len(methods), 1)
     for j, method in enumerate(methods):
         means, stds = [], []
         for g in groups:
-            v = [float(r["test_board"]) for r in rows if key(r) == g and r["method"] == method]
+            v = [float(r["test_board"]) for r in rows if key(r) == g and method_label(r) == method]
             means.append(np.mean(v) if v else np.nan)
             stds.append(np.std(v) if v else 0.0)
         x = np.arange(len(groups)) + (j - (len(methods) - 1) / 2) * width
