@@ -138,8 +138,11 @@ def capture(
 ) -> dict[str, np.ndarray]:
     """The training ILPs of run ``(p, seed)`` (the demo's data and model, 4,000 training
     pairs, lr 1e-3 / 1e-2, 1 s per solve) at iterations ``after + 1 .. after + iterations``,
-    trained on ``solver``: per iteration the batch's costs ``c (8, n)``, the learned ``A, b``
-    it was solved with and the labels ``y_true (8, n)``."""
+    trained on ``solver`` (``split:NAME``: ``NAME`` with the cardinality split): per
+    iteration the batch's costs ``c (8, n)``, the learned ``A, b`` it was solved with and
+    the labels ``y_true (8, n)``."""
+    split = solver.startswith("split:")
+    solver = solver.removeprefix("split:")
     protocol = Protocol(
         epochs=1,
         iterations=after + iterations,
@@ -150,6 +153,7 @@ def capture(
         workers=1,
         solver=solver,
         solver_options=options,
+        cardinality_split=split,
     )
     world = SyntheticKeypoints(SyntheticConfig(), world_seed=0)
     # The training stream of run_one's make_splits (the other splits are separate streams).
@@ -401,7 +405,7 @@ def captured_main(args: argparse.Namespace) -> int:
     else:
         p = args.p[0]
         start = time.perf_counter()
-        options = TUNED_OPTIONS.get(args.train_solver)
+        options = TUNED_OPTIONS.get(args.train_solver.removeprefix("split:"))
         ilps = capture(
             p, args.seed, args.capture_after, args.capture_iterations, args.train_solver, options
         )
