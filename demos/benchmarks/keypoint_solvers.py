@@ -211,9 +211,10 @@ def best_start(points: list, c: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.
 
 
 def time_captured(
-    ilps: dict[str, np.ndarray], variants, limit: float, budget: float
+    ilps: dict[str, np.ndarray], variants, limit: float, budget: float, count: int
 ) -> tuple[list[list[str]], dict]:
-    """Solve every captured ILP with every variant, in training order, one at a time.
+    """Solve the captured ILPs with every variant, in training order, one at a time, until
+    the iteration in which a variant passed ``count`` solves or ``budget`` seconds.
 
     A variant is ``(label, backend, options, starts)``; ``starts`` is ``none`` or a kind of
     ``start_points``. Wall and CPU time (this process's, the solver's thread included) are
@@ -248,7 +249,7 @@ def time_captured(
                     optima[(t, i)] = np.round(sol.y)
                 elif sol.status == Status.INFEASIBLE:
                     objective[t, i] = np.inf
-            if spent > budget:
+            if spent > budget or len(times) >= count:
                 break
         results[label] = {
             "times": np.array(times),
@@ -426,9 +427,9 @@ def captured_main(args: argparse.Namespace) -> int:
     print(
         f"{machine_note()}; {T} iterations x {B} ILPs (n = {n}), in training order, one solve "
         f"at a time, one thread; limit {args.time_limit:g} s; a variant stops after the "
-        f"iteration in which it passed {args.budget:g} s"
+        f"iteration in which it passed {args.count} solves or {args.budget:g} s"
     )
-    rows, _ = time_captured(ilps, variants, args.time_limit, args.budget)
+    rows, _ = time_captured(ilps, variants, args.time_limit, args.budget, args.count)
     header = ["variant", "solves", "median ms", "mean ms", "max ms", "CPU median ms"]
     header += ["CPU mean ms", "limited", "started"]
     header += [f"proven in both, differing from {variants[0][0]}", "CPU mean / fastest"]
