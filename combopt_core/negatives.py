@@ -67,6 +67,15 @@ class NegativeSampler:
         k += len(self.hops) * self.per_hop
         return k + (num_constraints if self.projections else 0)
 
+    def shape(self, batch: int, num_vars: int, lb: Any, ub: Any, A: Any = None) -> tuple:
+        """``(B, K, n)``, the shape of :meth:`sample`'s negatives for ``batch`` gold points of
+        ``num_vars`` coordinates in the box ``[lb, ub]`` with the constraints ``A`` (its rows
+        count only with projections)."""
+        span = np.floor(np.asarray(ub, dtype=float)) - np.ceil(np.asarray(lb, dtype=float))
+        binary = bool(np.all(span == 1))
+        m = np.shape(A)[-2] if self.projections and np.ndim(A) >= 2 else 0
+        return (batch, self.count(num_vars, m, binary), num_vars)
+
     def sample(
         self,
         y: Any,
@@ -92,10 +101,7 @@ class NegativeSampler:
             )
         if self.projections and (A is None or b is None):
             raise ValueError("A, b: projections need the current constraints A, b")
-        batch, n = y.shape
-        binary = bool(np.all(hi - lo == 1))
-        m = np.shape(A)[-2] if self.projections and np.ndim(A) >= 2 else 0
-        shape = (batch, self.count(n, m, binary), n)
+        shape = self.shape(*y.shape, lo, hi, A)
         if out is None:
             out = np.empty(shape)
         elif out.shape != shape or not np.issubdtype(out.dtype, np.floating):

@@ -31,6 +31,20 @@ def test_every_negative_is_an_integer_box_point_other_than_gold(lb, ub):
 
 
 @pytest.mark.parametrize("lb, ub", BOXES)
+@pytest.mark.parametrize("projections", [True, False])
+def test_shape_is_the_shape_sample_draws(lb, ub, projections):
+    rng = np.random.default_rng(2)
+    y = _gold(rng, lb, ub, batch=7)
+    A, b = rng.normal(size=(3, 6)), rng.normal(size=3)
+    sampler = NegativeSampler(hops=(2,), per_hop=5, projections=projections)
+    binary = bool(np.all(np.broadcast_to(ub, (6,)) - np.broadcast_to(lb, (6,)) == 1))
+    expected = (7, (6 if binary else 12) + 5 + (3 if projections else 0), 6)
+    assert sampler.sample(y, lb, ub, rng, A, b).shape == expected
+    assert sampler.shape(7, 6, lb, ub, A) == expected
+    assert sampler.shape(7, 6, lb, ub, A[None].repeat(7, 0)) == expected  # per-sample rows
+
+
+@pytest.mark.parametrize("lb, ub", BOXES)
 def test_neighbours_are_at_l1_distance_one_and_cover_every_in_box_step(lb, ub):
     y = _gold(np.random.default_rng(1), lb, ub)
     lo, hi = np.broadcast_to(lb, (6,)), np.broadcast_to(ub, (6,))

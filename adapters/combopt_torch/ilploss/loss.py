@@ -37,14 +37,13 @@ from combopt_core.negatives import NegativeSampler
 from .balance import CoVBalancer
 
 TERMS = ("pos", "neg", "var")
-_TINY = TINY  # guards the norm of an all-zero row or cost
 
 
 def _rows(A: torch.Tensor, b: torch.Tensor, batch: int, n: int) -> tuple[torch.Tensor, ...]:
     """Unit normals ``A / ||a_k||`` and offsets ``b / ||a_k||`` (shapes checked): a row's
     signed distance at ``z`` is ``offset_k - unit_k . z``. Shared ``A (m, n)`` stays shared."""
     _check_rows(A, b, batch, n)
-    norm = A.norm(dim=-1).clamp_min(_TINY)  # (m,) or (B, m); guards an all-zero row
+    norm = A.norm(dim=-1).clamp_min(TINY)  # (m,) or (B, m); guards an all-zero row
     return A / norm[..., None], b / norm
 
 
@@ -244,10 +243,8 @@ class ILPLoss(nn.Module):
                 f"c, y: expected two (B, n) tensors, got {tuple(c.shape)}, {tuple(y.shape)}"
             )
         y_np = _numpy(y).astype(np.float64)
-        batch, n = y_np.shape
-        binary = bool(np.all(np.floor(self.ub) - np.ceil(self.lb) == 1))
-        K = self.sampler.count(n, A.shape[-2] if self.sampler.projections else 0, binary)
-        buffer = self._workspace.get("negatives", (batch, K, n), _numpy(A).dtype)
+        shape = self.sampler.shape(*y_np.shape, self.lb, self.ub, A)
+        buffer = self._workspace.get("negatives", shape, _numpy(A).dtype)
         negatives = self._sample(A, b, y_np, out=buffer)  # reused: the step keeps no copy
         terms = _vector(
             A, b, c, y_np, negatives, self.pos_margin, self.neg_margin, self.temperature,
