@@ -23,18 +23,19 @@ class FixedWeights(nn.Module):
         self.weights = dict(weights)
 
     def forward(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        missing = set(self.weights) - set(terms)
-        if missing:
-            raise ValueError(f"terms: no term named {sorted(missing)}; got {sorted(terms)}")
+        self._require(terms)
         return sum(w * terms[name] for name, w in self.weights.items())
 
     def combine(self, values: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
         """:meth:`forward` of the terms stacked in ``values (k,)``, in the order of ``names``."""
+        self._require(names)
+        weights = [self.weights.get(name, 0.0) for name in names]
+        return values @ torch.tensor(weights, dtype=values.dtype, device=values.device)
+
+    def _require(self, names) -> None:
         missing = set(self.weights) - set(names)
         if missing:
             raise ValueError(f"terms: no term named {sorted(missing)}; got {sorted(names)}")
-        weights = [self.weights.get(name, 0.0) for name in names]
-        return values @ torch.tensor(weights, dtype=values.dtype, device=values.device)
 
 
 class CoVBalancer(nn.Module):
