@@ -13,7 +13,9 @@ that is no grid (a cell with no digit or several) is wrong at those cells.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -133,25 +135,20 @@ def predict(
     return np.concatenate(out), time_outs
 
 
-def limited(model: nn.Module, seconds: float | None):
+@contextlib.contextmanager
+def limited(model: nn.Module, seconds: float | None) -> Iterator[None]:
     """Context: the model's ILP layer solves with ``seconds`` per instance (``None``: as it
     is)."""
-    return _Limit(model, seconds)
-
-
-class _Limit:
-    def __init__(self, model: nn.Module, seconds: float | None) -> None:
-        self.layer = getattr(model, "ilp", None) if seconds is not None else None
-        self.seconds = seconds
-
-    def __enter__(self) -> None:
-        if self.layer is not None:
-            self.saved = self.layer.options
-            self.layer.options = replace(self.saved, time_limit=self.seconds)
-
-    def __exit__(self, *exc) -> None:
-        if self.layer is not None:
-            self.layer.options = self.saved
+    layer = getattr(model, "ilp", None) if seconds is not None else None
+    if layer is None:
+        yield
+        return
+    saved = layer.options
+    layer.options = replace(saved, time_limit=seconds)
+    try:
+        yield
+    finally:
+        layer.options = saved
 
 
 def scores(grids: np.ndarray, data: SudokuSet) -> tuple[float, float]:
