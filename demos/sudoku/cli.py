@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="half-width of each learned equality band (default: 0.1, ILP-Loss's)",
     )
     p.add_argument(
+        "--refit-bands",
+        action="store_true",
+        help="bands: validate and test the learned bands refit, each to its least-squares "
+        "nearest band that holds every training solution exactly (training unchanged)",
+    )
+    p.add_argument(
         "--weight-decay",
         type=float,
         default=0.0,
@@ -159,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="ILP-Loss's starting soft-min temperature (default: 1, ILP-Loss's)",
+    )
+    p.add_argument(
+        "--pos-margin",
+        type=float,
+        default=0.01,
+        help="ILP-Loss: how far (a distance) each gold point must lie inside every learned "
+        "row (default: 0.01, ILP-Loss's); with bands it must stay below each band's "
+        "half-width --band-margin / ||a||, else the two rows' pulls on a gold point cancel",
     )
     p.add_argument(
         "--per-hop",
@@ -240,6 +254,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError(f"--val-puzzles: must be at least 1, got {args.val_puzzles}")
     if args.val_time_limit is not None and not args.val_time_limit > 0:
         raise ValueError(f"--val-time-limit: must be positive, got {args.val_time_limit}")
+    if args.pos_margin < 0:
+        raise ValueError(f"--pos-margin: must be >= 0, got {args.pos_margin}")
     if args.weight_decay < 0:
         raise ValueError(f"--weight-decay: must be >= 0, got {args.weight_decay}")
     if args.train is not None and args.train < 10:
@@ -319,7 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "batch_size": args.batch_size,
     }
     ilploss = SudokuILPLoss(
-        replace(SudokuILPLoss().config, temperature=args.temperature, half_cycle=args.half_cycle),
+        replace(
+            SudokuILPLoss().config,
+            temperature=args.temperature,
+            half_cycle=args.half_cycle,
+            pos_margin=args.pos_margin,
+        ),
         per_hop=args.per_hop,
         projections=not args.no_projections,
         flips=not args.no_flips,
@@ -348,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time_limit=args.time_limit,
                 encoding=args.encoding,
                 band_margin=args.band_margin,
+                refit_bands=args.refit_bands,
             )
             data = load_data(base)
             for method in args.methods:

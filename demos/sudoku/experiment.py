@@ -19,7 +19,7 @@ import torch
 
 from .data import SudokuSet, dataset
 from .digits import draw_images
-from .ilp import true_rules
+from .ilp import one_hot, true_rules
 from .ilploss import ILPLossObjective, SudokuILPLoss
 from .model import SudokuCombOptNet, SudokuMLP
 from .train import Protocol, RunResult, encode, predict, scores, train
@@ -46,6 +46,8 @@ class Setting:
     time_limit: float | None = None  # seconds per ILP solve; None: every answer proven
     encoding: str = "packing"  # learned rows: "packing" (the paper's) or "bands" (equalities)
     band_margin: float = 0.1  # half-width of each learned band (encoding "bands")
+    refit_bands: bool = False  # bands: validate and test them refit to hold every training
+    # solution exactly (``EqualityBands.hold``)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Record:
     test_seconds_per_puzzle: float
     encoding: str = "packing"  # the learned rows' encoding ("bands": equalities)
     val_time_outs: int = 0  # validation solves at their limit over the run (scored wrong)
+    refit_bands: bool = False  # the bands were validated and tested refit (``hold``)
 
 
 def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dict]]:
@@ -133,6 +136,8 @@ def run(
     if setting.method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {setting.method!r}")
     model = build_model(setting)
+    if setting.refit_bands and hasattr(model.constraints, "hold"):
+        model.constraints.hold(one_hot(data["fit"][0].solutions))
     if setting.method == "rules" and not setting.visual:
         result = RunResult(0, float("nan"), 0.0, 0.0, 0.0, 0.0, 0.0)
         protocol_used = Protocol(epochs=1, lr=protocol.lr)
@@ -181,6 +186,7 @@ def run(
         test_seconds_per_puzzle=per_puzzle,
         encoding=setting.encoding if setting.method in LEARNED else "",
         val_time_outs=int(sum(result.val_time_outs)),
+        refit_bands=setting.refit_bands and setting.encoding == "bands",
     )
     extras = {
         "grids": grids,

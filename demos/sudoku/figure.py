@@ -52,8 +52,11 @@ def band_span_similarity(A: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
 
 def method_label(row: dict) -> str:
     """A results row's method, with ``" (bands)"`` for learned equality bands (another model
-    than the paper's packing rows)."""
-    return f"{row['method']} (bands)" if row.get("encoding") == "bands" else row["method"]
+    than the paper's packing rows), ``" (bands, refit)"`` when they were tested refit."""
+    if row.get("encoding") != "bands":
+        return row["method"]
+    refit = str(row.get("refit_bands")) == "True"
+    return f"{row['method']} (bands{', refit' if refit else ''})"
 
 
 def plot_accuracy(rows: Sequence[dict], path: Path) -> None:

@@ -98,12 +98,34 @@ class EqualityBands(nn.Module):
         self.r = nn.Parameter(torch.zeros(num_bands))
         self.o = nn.Parameter(torch.zeros(num_bands, num_vars))
 
+        self.register_buffer("projector", None)  # set by ``hold``
+
     def offsets(self) -> torch.Tensor:
         return self.r * self.a.norm(dim=-1) - (self.a * self.o).sum(-1)
 
+    def hold(self, points: np.ndarray | torch.Tensor | None) -> None:
+        """Refit the bands the ILP solves to hold ``points (N, n)`` exactly (``None``: no
+        refit). In eval mode (validation, test) ``forward`` then returns each band's
+        least-squares nearest band through every point: ``(a_k, beta_k)`` projected onto
+        the orthogonal complement of the points' lifts ``(y, 1)``, i.e. ``a_k . y + beta_k
+        = 0`` at every point; training (ILP-Loss's terms) sees the unrefit bands.
+        """
+        if points is None:
+            self.projector = None
+            return
+        lifted = np.hstack([np.asarray(points, dtype=np.float64), np.ones((len(points), 1))])
+        _, sv, vt = np.linalg.svd(lifted, full_matrices=len(lifted) < lifted.shape[1])
+        tol = sv.max() * max(lifted.shape) * np.finfo(np.float64).eps
+        span = vt[: int((sv > tol).sum())]  # the lifts' row space
+        proj = np.eye(lifted.shape[1]) - span.T @ span
+        self.projector = torch.as_tensor(proj, dtype=self.a.dtype, device=self.a.device)
+
     def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
-        beta = self.offsets()
-        A = torch.cat([self.a, -self.a])
+        a, beta = self.a, self.offsets()
+        if self.projector is not None and not self.training:
+            lifted = torch.cat([a, beta[:, None]], 1) @ self.projector
+            a, beta = lifted[:, :-1], lifted[:, -1]
+        A = torch.cat([a, -a])
         return A, torch.cat([self.margin - beta, self.margin + beta])
 
 

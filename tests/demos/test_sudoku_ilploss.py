@@ -148,3 +148,21 @@ def test_validation_uses_its_subset_and_limit(data, monkeypatch):
           objective=ILPLossObjective(seed=0))  # fmt: skip
     assert seen == [(3, 0.25), (3, 0.25)]  # before training and after the one epoch
     assert model.ilp.options.time_limit is None
+
+
+def test_refit_bands_hold_every_training_solution_in_eval_only():
+    data = generate(4, "train", 30)
+    gold = torch.as_tensor(one_hot(data.solutions))
+    model = build_model(Setting(4, False, "ilploss", 0, 10, 4, 33, "highs", encoding="bands"))
+    bands = model.constraints
+    model.train()
+    before = bands()
+    bands.hold(gold.numpy())
+    assert all(torch.equal(x, y) for x, y in zip(bands(), before))  # training: unrefit
+    model.eval()
+    A, b = bands()
+    a, beta = A[:33], bands.margin - b[:33]
+    assert (gold.to(a.dtype) @ a.T + beta).abs().max() < 1e-4  # on every band's centre
+    assert not torch.allclose(A, before[0])
+    bands.hold(None)
+    assert all(torch.equal(x, y) for x, y in zip(bands(), before))
