@@ -29,10 +29,13 @@ Samplers (all seeded through a ``numpy.random.Generator``):
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+IMPLEMENTATIONS = ("auto", "numpy", "numba")  # of NegativeSampler.implementation
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,17 @@ class NegativeSampler:
         per_hop: points drawn per k-hop sampler and row.
         projections: include one rounded projection onto each constraint's hyperplane
             (needs the current ``A, b`` when sampling).
+        implementation: ``"numpy"``, ``"numba"`` (compiled loops, ``combopt[fast]``) or
+            ``"auto"`` (numba when installed). Both draw the same random numbers and
+            return the same points for a seed; the compiled loops cost a fraction of the
+            NumPy path's many small array operations.
     """
 
     neighbours: bool = True
     hops: tuple[int, ...] = (2, 3, 4)
     per_hop: int = 16
     projections: bool = True
+    implementation: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hops", tuple(int(k) for k in self.hops))
@@ -60,6 +68,12 @@ class NegativeSampler:
             raise ValueError(f"per_hop: must be at least 1 when hops are given, got {self.per_hop}")
         if not (self.neighbours or self.hops or self.projections):
             raise ValueError("NegativeSampler: every sampler is off; enable at least one")
+        if self.implementation not in IMPLEMENTATIONS:
+            raise ValueError(
+                f"implementation: expected one of {IMPLEMENTATIONS}, got {self.implementation!r}"
+            )
+        if self.implementation == "numba":
+            _kernel(required=True)  # a clear error now, not at the first step
 
     def count(self, num_vars: int, num_constraints: int, binary: bool) -> int:
         """``K``, the negatives drawn per gold point."""
@@ -107,14 +121,29 @@ class NegativeSampler:
         elif out.shape != shape or not np.issubdtype(out.dtype, np.floating):
             raise ValueError(f"out: expected a float array of shape {shape}, got {out.shape}")
         work = out if out.flags.c_contiguous else np.empty(shape, dtype=out.dtype)
+        kernel = _kernel(required=self.implementation == "numba")
+        if self.implementation == "numpy":
+            kernel = None
         at = 0
         if self.neighbours:
-            at = _neighbours_into(work, at, y, lo, hi)
+            binary = kernel is not None and np.all(hi - lo == 1)
+            at = (
+                kernel.flips_into(work, at, y, lo)
+                if binary
+                else _neighbours_into(work, at, y, lo, hi)
+            )
         if self.hops:
-            at = _k_hop_into(work, at, y, lo, hi, self.hops, self.per_hop, rng)
+            at = _k_hop_into(work, at, y, lo, hi, self.hops, self.per_hop, rng, kernel)
         if self.projections:
-            point = projections(y, lo, hi, A, b, rng)
-            work[:, at : at + point.shape[1]] = point
+            if kernel is None:
+                point = projections(y, lo, hi, A, b, rng)
+                work[:, at : at + point.shape[1]] = point
+            else:
+                A, b = _checked_rows(y, A, b)
+                uniforms = rng.random((y.shape[0], *A.shape[-2:]))
+                A = np.broadcast_to(A, (y.shape[0], *A.shape[-2:]))
+                b = np.broadcast_to(b, A.shape[:2])
+                kernel.projections_into(work, at, y, lo, hi, A, b, uniforms)
         if work is not out:
             out[...] = work
         return out
@@ -215,14 +244,21 @@ def _k_hop_into(
     hops: tuple[int, ...],
     count: int,
     rng: np.random.Generator,
+    kernel: Any = None,
 ) -> int:
-    """:func:`k_hop` written to ``out[:, at:]`` (``out (B, K, n)`` C-contiguous); returns
-    the index after the block."""
+    """:func:`k_hop` written to ``out[:, at:]`` (``out (B, K, n)`` C-contiguous), by the
+    compiled ``kernel`` module when given; returns the index after the block."""
     batch, n = y.shape
     free = np.flatnonzero(hi > lo)
     size, kmax = len(hops) * count, max(hops)
     rows = batch * size
-    chosen = _partial_shuffle(free.size, kmax, rows, rng)  # (rows, kmax) positions in free
+    positions = _shuffle_positions(free.size, kmax, rows, rng)
+    wide = bool(np.any(hi - lo > 1))
+    if kernel is not None:
+        directions = rng.random((rows, kmax)) if wide else np.empty((0, 0))
+        hop_of_point = np.repeat(np.asarray(hops, dtype=np.int64), count)
+        return kernel.k_hop_into(out, at, y, lo, hi, free, hop_of_point, positions, directions)
+    chosen = _partial_shuffle(positions)  # (rows, kmax) positions in free
     if free.size != n:
         chosen = free[chosen]
     k = np.tile(np.repeat(np.asarray(hops, dtype=np.int64), count), batch)  # (rows,)
@@ -231,7 +267,7 @@ def _k_hop_into(
     moved = y.reshape(-1)[gold]  # (rows, kmax): the coordinates' values at gold
     can_up = moved < hi[chosen]
     up = can_up
-    if np.any(hi - lo > 1):
+    if wide:
         both = can_up & (moved > lo[chosen])
         up = np.where(both, rng.random(chosen.shape) < 0.5, can_up)
     moved += used * np.where(up, 1.0, -1.0)
@@ -242,21 +278,31 @@ def _k_hop_into(
     return at + size
 
 
-def _partial_shuffle(size: int, kmax: int, rows: int, rng: np.random.Generator) -> np.ndarray:
-    """The first ``kmax`` entries ``(rows, kmax)`` of a partial Fisher-Yates shuffle of
-    ``range(size)`` per row: step ``j`` swaps position ``j`` with a uniform position in
-    ``[j, size)`` (one ``rng.integers`` call of ``rows`` draws per step).
+def _shuffle_positions(size: int, kmax: int, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """The swap positions of a partial Fisher-Yates shuffle of ``range(size)``, ``(kmax, rows)``:
+    step ``j``'s position uniform in ``[j, size)``, as ``j + floor(u (size - j))`` of one
+    ``rng.random`` call (a bias below ``size * 2^-53``)."""
+    steps = np.arange(kmax)
+    u = rng.random((kmax, rows))
+    u *= (size - steps)[:, None]
+    return u.astype(np.int64) + steps[:, None]
+
+
+def _partial_shuffle(positions: np.ndarray) -> np.ndarray:
+    """The first ``kmax`` entries ``(rows, kmax)`` of a partial Fisher-Yates shuffle per row,
+    step ``j`` swapping position ``j`` with ``positions[j]`` (from :func:`_shuffle_positions`).
 
     Only the positions the swaps touch are stored: step ``j`` reads the value at ``r_j``
     (position ``p`` holds ``p`` unless an earlier step wrote there) and writes position
     ``j``'s value at ``r_j``; positions below ``j`` are final. ``kmax^2`` vector operations
     of length ``rows`` instead of a ``(rows, size)`` permutation.
     """
+    kmax, rows = positions.shape
     chosen = np.empty((rows, kmax), dtype=np.int64)
     moved_to = np.empty((rows, kmax), dtype=np.int64)  # r_j of step j ...
     moved = np.empty((rows, kmax), dtype=np.int64)  # ... and the value written there
     for j in range(kmax):
-        r = rng.integers(j, size, size=rows)
+        r = positions[j]
         at_r, at_j = r, np.full(rows, j)
         for i in range(j):  # later writes win
             hit = moved_to[:, i]
@@ -267,14 +313,8 @@ def _partial_shuffle(size: int, kmax: int, rows: int, rng: np.random.Generator) 
     return chosen
 
 
-def projections(
-    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, A: Any, b: Any, rng: np.random.Generator
-) -> np.ndarray:
-    """One rounded projection of ``y`` onto each row's hyperplane ``a . y = b``: ``(B, m, n)``.
-
-    A row with ``a = 0`` has no hyperplane; its "projection" is ``y`` itself, repaired to a
-    neighbour like any rounding that lands on ``y``.
-    """
+def _checked_rows(y: np.ndarray, A: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``A, b`` as float64 arrays, checked against the gold points ``y (B, n)``."""
     batch, n = y.shape
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -286,6 +326,20 @@ def projections(
         raise ValueError(f"b: expected ({m},) or {(batch, m)}, got {b.shape}")
     if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
         raise ValueError("A, b: must be finite")
+    return A, b
+
+
+def projections(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, A: Any, b: Any, rng: np.random.Generator
+) -> np.ndarray:
+    """One rounded projection of ``y`` onto each row's hyperplane ``a . y = b``: ``(B, m, n)``.
+
+    A row with ``a = 0`` has no hyperplane; its "projection" is ``y`` itself, repaired to a
+    neighbour like any rounding that lands on ``y``.
+    """
+    n = y.shape[1]
+    A, b = _checked_rows(y, A, b)
+    shared = A.ndim == 2
     norm2 = (A * A).sum(-1)  # (m,) or (B, m)
     excess = (y @ A.T if shared else np.matmul(A, y[:, :, None])[..., 0]) - b  # a.y - b
     scale = np.divide(
@@ -310,4 +364,24 @@ def projections(
     return point
 
 
-__all__ = ["NegativeSampler", "check_gold", "k_hop", "neighbours", "projections"]
+def _kernel(required: bool = False) -> Any:
+    """The compiled loops (``combopt_core.negatives_kernel``), or ``None`` without numba;
+    ``required``: raise ``ImportError`` saying how to install it instead."""
+    global _KERNEL
+    if _KERNEL is _UNLOADED:
+        try:
+            _KERNEL = importlib.import_module("combopt_core.negatives_kernel")
+        except ImportError:
+            _KERNEL = None
+    if _KERNEL is None and required:
+        raise ImportError(
+            "implementation='numba': the compiled negatives need numba "
+            "(pip install 'combopt[fast]'); use implementation='numpy' or 'auto' without it"
+        )
+    return _KERNEL
+
+
+_UNLOADED = object()
+_KERNEL: Any = _UNLOADED
+
+__all__ = ["IMPLEMENTATIONS", "NegativeSampler", "check_gold", "k_hop", "neighbours", "projections"]

@@ -19,7 +19,7 @@ def _case(seed, learn_cost, n=4, m=3, batch=3, lb=0, ub=1):
     A = rng.normal(size=(m, n))
     b = A @ np.full(n, (lb + ub) / 2) + rng.uniform(-0.3, 0.3, m)
     c = rng.normal(size=(batch, n))
-    neg = NegativeSampler(hops=(2,), per_hop=3).sample(y, lb, ub, rng, A, b)
+    neg = NegativeSampler(hops=(2,), per_hop=4).sample(y, lb, ub, rng, A, b)
     return A, b, c, y, neg
 
 

@@ -20,7 +20,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from combopt_core.negatives import NegativeSampler, _partial_shuffle, k_hop, projections
+from combopt_core.negatives import (
+    NegativeSampler,
+    _partial_shuffle,
+    _shuffle_positions,
+    k_hop,
+    projections,
+)
 from combopt_torch.ilploss import ilp_loss_terms
 
 
@@ -138,21 +144,27 @@ def test_a_row_shorter_than_the_clamp_gets_the_gradient_of_the_clamped_norm():
         np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-9, atol=1e-12)
 
 
-def _full_shuffle(size, kmax, rows, rng):
-    """A partial Fisher-Yates shuffle of whole permutations (one per row), as drawn before."""
+def _full_shuffle(size, positions):
+    """A partial Fisher-Yates shuffle of whole permutations (one per row)."""
+    kmax, rows = positions.shape
     order = np.tile(np.arange(size), (rows, 1))
     idx = np.arange(rows)
     for j in range(kmax):
-        pick = rng.integers(j, size, size=rows)
+        pick = positions[j]
         order[idx, j], order[idx, pick] = order[idx, pick], order[idx, j].copy()
     return order[:, :kmax]
 
 
 @pytest.mark.parametrize("size, kmax", [(16, 4), (5, 5), (3, 1), (100, 7)])
 def test_the_partial_shuffle_draws_what_shuffling_whole_permutations_draws(size, kmax):
-    fast = _partial_shuffle(size, kmax, 5000, np.random.default_rng(size))
-    ref = _full_shuffle(size, kmax, 5000, np.random.default_rng(size))
-    assert np.array_equal(fast, ref)
+    positions = _shuffle_positions(size, kmax, 5000, np.random.default_rng(size))
+    steps = np.arange(kmax)[:, None]
+    assert np.all((positions >= steps) & (positions < size))
+    for j in range(kmax):  # every position of [j, size) drawn about equally often
+        freq = np.bincount(positions[j] - j, minlength=size - j) / 5000
+        assert np.all(np.abs(freq - 1 / (size - j)) < 0.02)
+    fast = _partial_shuffle(positions)
+    assert np.array_equal(fast, _full_shuffle(size, positions))
     assert np.all(np.sort(fast, axis=1)[:, 1:] != np.sort(fast, axis=1)[:, :-1])  # distinct
 
 
@@ -212,3 +224,44 @@ def test_projections_of_a_shared_A_equal_the_broadcast_formula():
     repaired = np.all(ref == y[:, None, :], axis=-1)  # those are moved off the gold point
     assert np.array_equal(fast[~repaired], ref[~repaired])
     assert not np.any(np.all(fast == y[:, None, :], axis=-1))
+
+
+BOXES = {  # (lo, hi): binary, wide, and wide with a fixed coordinate
+    "binary": (np.zeros(12), np.ones(12)),
+    "wide": (np.full(12, -3.0), np.full(12, 3.0)),
+    "fixed": (np.r_[np.full(11, -2.0), 1.0], np.r_[np.full(11, 2.0), 1.0]),
+}
+
+
+@pytest.mark.parametrize("box", sorted(BOXES))
+@pytest.mark.parametrize("shared", [True, False])
+def test_compiled_negatives_equal_the_numpy_ones_draw_for_draw(box, shared):
+    pytest.importorskip("numba")
+    lo, hi = BOXES[box]
+    rng = np.random.default_rng(11)
+    y = np.clip(rng.integers(-3, 4, (32, 12)), lo, hi).astype(float)
+    y[:4] = lo  # gold points on the box's faces, where steps must turn back
+    y[4:8] = hi
+    A = rng.normal(size=(6, 12) if shared else (32, 6, 12))
+    A[..., 0, :] = 0.0  # a row with no hyperplane
+    b = rng.normal(size=A.shape[:-1]) * 3
+    y[8, :] = y[9, :]  # a projection of the gold point rounding back onto it is repaired
+    points = {}
+    for impl in ("numpy", "numba"):
+        sampler = NegativeSampler(hops=(1, 2, 5), per_hop=7, implementation=impl)
+        points[impl] = sampler.sample(y, lo, hi, np.random.default_rng(3), A, b)
+    assert np.array_equal(points["numpy"], points["numba"])
+
+
+def test_the_numba_implementation_without_numba_says_how_to_install(monkeypatch):
+    from combopt_core import negatives
+
+    monkeypatch.setattr(negatives, "_KERNEL", None)
+    with pytest.raises(ImportError, match="combopt\\[fast\\]"):
+        NegativeSampler(implementation="numba")
+    y = np.zeros((2, 4))
+    auto = NegativeSampler(projections=False).sample(y, 0, 1, np.random.default_rng(0))
+    plain = NegativeSampler(projections=False, implementation="numpy")
+    assert np.array_equal(auto, plain.sample(y, 0, 1, np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="implementation: expected one of"):
+        NegativeSampler(implementation="fast")
