@@ -11,8 +11,10 @@ rows ``(a_k, b_k)`` of ``A y <= b``, unit normals ``u_k = a_k / ||a_k||`` and of
 
 :func:`ilp_loss_and_grads` returns the three values and, for each, the gradient with
 respect to ``A``, ``b`` and (with learned costs) ``c``: the soft-min and the hinges run over
-``(rows, B, K)`` distances once; everything after that is the size of ``A``. The arrays that
-size ``(rows, B, K)`` come from a :class:`Workspace`, kept between calls by the caller, so
+the negatives' distances once; everything after that is the size of ``A``. With a shared
+``A`` and known costs, only the negatives no costlier than their gold point enter that pass
+(the others have weight 0 in every sum, so dropping them changes nothing). The arrays of
+the distances' size come from a :class:`Workspace`, kept between calls by the caller, so
 that a training loop does not allocate (and page in) them anew in every step.
 """
 
@@ -90,29 +92,37 @@ def ilp_loss_and_grads(
             g_off[0] = -actf
             g_unit[0] = actf[:, :, None] * y[:, None, :]
 
-    # neg: logits -d / T, rows first: (rows, B, K) for a shared A, (B, rows, K) per sample
+    # neg: logits -d / T, rows first: (rows, N) for a shared A over the N negatives that
+    # count, flattened over the batch; (B, rows, K) per sample
     scale = 1.0 / temperature if temperature > 0 else 1.0
     rows = m + int(learn_cost)
     axis = 0 if shared else 1
-    L = ws.get("logits", (rows, batch, K) if shared else (batch, rows, K), dt)
-    if m:
-        if shared:
-            L2 = L.reshape(rows, batch * K)
-            np.matmul(unit * dt.type(scale), Z.reshape(batch * K, n).T, out=L2[:m])
-            L2[:m] -= (off * dt.type(scale))[:, None]
-        else:
-            np.matmul(unit * dt.type(scale), Z.transpose(0, 2, 1), out=L[:, :m])
-            L[:, :m] -= (off * dt.type(scale))[:, :, None]
     c_norm = np.sqrt(np.einsum("bi,bi->b", c, c))
     c_normc = np.maximum(c_norm, TINY)
     gap = (c * y).sum(-1, keepdims=True) - np.matmul(Z, c[:, :, None])[..., 0]  # (B, K)
-    if learn_cost:  # the cost row c.z <= c.y*: distance gap / ||c||
-        cost = L[m] if shared else L[:, m]
-        np.multiply(gap, (-scale / c_normc)[:, None].astype(dt), out=cost)
+    if learn_cost:  # every negative counts, with an equal share
         share = np.full((batch, K), 1.0 / (K * batch), dtype=dt)
-    else:  # only negatives no costlier than y* count
+    else:  # only negatives no costlier than y* count, sharing their gold point's 1 / B
         counted = (gap >= 0).astype(dt)
         share = counted / (np.maximum(counted.sum(-1, keepdims=True), 1.0) * batch)
+    if shared:
+        Zs = Z.reshape(batch * K, n)
+        share = share.reshape(-1)
+        if not learn_cost:  # a negative of share 0 adds nothing to any sum below: drop it
+            cols = np.flatnonzero(share)
+            Zs, share = Zs[cols], share[cols]
+        L = ws.get("logits", (rows, len(share)), dt)
+        if m:
+            np.matmul(unit * dt.type(scale), Zs.T, out=L[:m])
+            L[:m] -= (off * dt.type(scale))[:, None]
+    else:
+        L = ws.get("logits", (batch, rows, K), dt)
+        if m:
+            np.matmul(unit * dt.type(scale), Z.transpose(0, 2, 1), out=L[:, :m])
+            L[:, :m] -= (off * dt.type(scale))[:, :, None]
+    if learn_cost:  # the cost row c.z <= c.y*: distance gap / ||c||
+        cost = L[m].reshape(batch, K) if shared else L[:, m]
+        np.multiply(gap, (-scale / c_normc)[:, None].astype(dt), out=cost)
     E = ws.get("weights", L.shape, dt)
     if temperature == 0:  # the largest logit (first of ties) takes all the weight
         E.fill(0)
@@ -123,30 +133,32 @@ def ilp_loss_and_grads(
         np.maximum(E, SMALLEST_LOGIT, out=E)
         keep = ws.get("keep", L.shape, np.bool_)
         np.greater(E, SMALLEST_LOGIT, out=keep)
-        np.exp(E, out=E)
-        E *= keep
+        np.exp(E, out=E)  # clipped entries (below 1e-34 of the largest) leave the sum alone
         factor = share / E.sum(axis)  # the soft-min's normaliser, and the share
     active = ws.get("active", L.shape, np.bool_)
     np.less(L, neg_margin * scale, out=active)  # hinge active: neg_margin + d > 0
+    if temperature != 0:
+        active &= keep  # clipped soft-min weights are 0
     E *= active
     E *= np.expand_dims(factor, axis)  # E is G now
     G = E
-    neg = neg_margin * float(G.sum(dtype=np.float64))
+    neg = 0.0
     if m:
         if shared:
-            G2 = G.reshape(rows, batch * K)[:m]
-            weight, moment = G2.sum(-1), G2 @ Z.reshape(batch * K, n)  # (m,), (m, n)
+            weight, moment = G[:m].sum(-1), G[:m] @ Zs  # (m,), (m, n)
         else:
             Gr = G[:, :m]
             weight, moment = Gr.sum(-1), np.matmul(Gr, Z)  # (B, m), (B, m, n)
-        neg += float((weight * off).sum(dtype=np.float64) - (moment * unit).sum(dtype=np.float64))
+        neg += float(((neg_margin + off) * weight).sum(dtype=np.float64))
+        neg -= float((moment * unit).sum(dtype=np.float64))
         g_off[1], g_unit[1] = weight, -moment
     dc = None
     if learn_cost:  # sum_k G_k (y* - z_k) of the cost row, (B, n)
-        Gc = G[m] if shared else G[:, m]
+        Gc = G[m].reshape(batch, K) if shared else G[:, m]
         lever = Gc.sum(-1, keepdims=True) * y - np.matmul(Gc[:, None, :], Z)[:, 0]
         c_lever = (c * lever).sum(-1)
         neg += float((c_lever / c_normc).sum(dtype=np.float64))
+        neg += neg_margin * float(Gc.sum(dtype=np.float64))
         dc = np.zeros((3, batch, n), dtype=dt)
         through_norm = np.where(c_norm > TINY, c_lever / c_normc**3, 0.0)
         dc[1] = lever / c_normc[:, None] - through_norm[:, None] * c
