@@ -43,33 +43,35 @@ def k_hop_into(out, at, y, lo, hi, free, hop_of_point, draws, directions):
     """
     batch, n = y.shape
     size = hop_of_point.shape[0]
-    kmax, rows = draws.shape
+    kmax = draws.shape[0]
     wide = directions.shape[0] > 0
     moved_to = np.empty(kmax, dtype=np.int64)
     moved = np.empty(kmax, dtype=np.int64)
     chosen = np.empty(kmax, dtype=np.int64)
-    for r in range(rows):
-        b, s = r // size, r % size
-        for j in range(kmax):  # partial Fisher-Yates, storing only the swapped positions
-            pos = draws[j, r]
-            val_r, val_j = pos, j
-            for i in range(j):  # later writes win
-                if moved_to[i] == pos:
-                    val_r = moved[i]
-                if moved_to[i] == j:
-                    val_j = moved[i]
-            chosen[j] = val_r
-            moved_to[j], moved[j] = pos, val_j
-        row = out[b, at + s]
-        for col in range(n):
-            row[col] = y[b, col]
-        for j in range(hop_of_point[s]):
-            coord = free[chosen[j]]
-            value = y[b, coord]
-            up = value < hi[coord]
-            if wide and up and value > lo[coord]:
-                up = directions[r, j] < 0.5
-            row[coord] = value + 1.0 if up else value - 1.0
+    gold = np.empty(n, dtype=out.dtype)
+    for b in range(batch):
+        gold[:] = y[b]
+        for s in range(size):
+            r = b * size + s
+            for j in range(kmax):  # partial Fisher-Yates, storing only the swapped positions
+                pos = draws[j, r]
+                val_r, val_j = pos, j
+                for i in range(j):  # later writes win
+                    if moved_to[i] == pos:
+                        val_r = moved[i]
+                    if moved_to[i] == j:
+                        val_j = moved[i]
+                chosen[j] = val_r
+                moved_to[j], moved[j] = pos, val_j
+            row = out[b, at + s]
+            row[:] = gold
+            for j in range(hop_of_point[s]):
+                coord = free[chosen[j]]
+                value = y[b, coord]
+                up = value < hi[coord]
+                if wide and up and value > lo[coord]:
+                    up = directions[r, j] < 0.5
+                row[coord] = value + 1.0 if up else value - 1.0
     return at + size
 
 
