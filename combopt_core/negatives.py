@@ -121,29 +121,17 @@ class NegativeSampler:
         elif out.shape != shape or not np.issubdtype(out.dtype, np.floating):
             raise ValueError(f"out: expected a float array of shape {shape}, got {out.shape}")
         work = out if out.flags.c_contiguous else np.empty(shape, dtype=out.dtype)
-        kernel = _kernel(required=self.implementation == "numba")
-        if self.implementation == "numpy":
-            kernel = None
+        kernel = None if self.implementation == "numpy" else _kernel(self.implementation == "numba")
         at = 0
         if self.neighbours:
-            binary = kernel is not None and np.all(hi - lo == 1)
-            at = (
-                kernel.flips_into(work, at, y, lo)
-                if binary
-                else _neighbours_into(work, at, y, lo, hi)
-            )
+            if kernel is not None and np.all(hi - lo == 1):
+                at = kernel.flips_into(work, at, y, lo)
+            else:
+                at = _neighbours_into(work, at, y, lo, hi)
         if self.hops:
             at = _k_hop_into(work, at, y, lo, hi, self.hops, self.per_hop, rng, kernel)
         if self.projections:
-            if kernel is None:
-                point = projections(y, lo, hi, A, b, rng)
-                work[:, at : at + point.shape[1]] = point
-            else:
-                A, b = _checked_rows(y, A, b)
-                uniforms = rng.random((y.shape[0], *A.shape[-2:]))
-                A = np.broadcast_to(A, (y.shape[0], *A.shape[-2:]))
-                b = np.broadcast_to(b, A.shape[:2])
-                kernel.projections_into(work, at, y, lo, hi, A, b, uniforms)
+            _projections_into(work, at, y, lo, hi, A, b, rng, kernel)
         if work is not out:
             out[...] = work
         return out
@@ -327,6 +315,30 @@ def _checked_rows(y: np.ndarray, A: Any, b: Any) -> tuple[np.ndarray, np.ndarray
     if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
         raise ValueError("A, b: must be finite")
     return A, b
+
+
+def _projections_into(
+    out: np.ndarray,
+    at: int,
+    y: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    A: Any,
+    b: Any,
+    rng: np.random.Generator,
+    kernel: Any = None,
+) -> int:
+    """:func:`projections` written to ``out[:, at:]``, by the compiled ``kernel`` module when
+    given (the same draw: one uniform per row and coordinate); returns the index after."""
+    if kernel is None:
+        point = projections(y, lo, hi, A, b, rng)
+        out[:, at : at + point.shape[1]] = point
+        return at + point.shape[1]
+    A, b = _checked_rows(y, A, b)
+    shape = (y.shape[0], *A.shape[-2:])
+    uniforms = rng.random(shape)
+    A, b = np.broadcast_to(A, shape), np.broadcast_to(b, shape[:2])  # views, no copy
+    return kernel.projections_into(out, at, y, lo, hi, A, b, uniforms)
 
 
 def projections(
