@@ -25,6 +25,9 @@ Samplers (all seeded through a ``numpy.random.Generator``):
   the fraction``) and clipped to the box; a rounding that lands on the gold point moves its
   coordinate of largest projection offset one step towards the hyperplane (away from it
   when that step would leave the box).
+
+With numba installed the samplers' loops run compiled (``combopt_core.negatives_kernel``),
+from the same random draws to the same points; ``NegativeSampler.implementation`` chooses.
 """
 
 from __future__ import annotations
