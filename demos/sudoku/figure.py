@@ -64,8 +64,10 @@ def plot_accuracy(rows: Sequence[dict], path: Path) -> None:
     plt = _pyplot()
     key = lambda r: (int(r["size"]), r["input"], r["test_split"])
     groups = sorted({key(r) for r in rows})
-    order = ("comboptnet", "comboptnet (bands)", "ilploss", "ilploss (bands)", "mlp", "rules")
-    methods = [m for m in order if any(method_label(r) == m for r in rows)]
+    order = ("comboptnet", "comboptnet (bands)", "ilploss", "ilploss (bands)")
+    order += ("ilploss (bands, refit)", "mlp", "rules")
+    labels = {method_label(r) for r in rows}
+    methods = [m for m in order if m in labels] + sorted(labels - set(order))
     fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(groups), 3.2))
     width = 0.8 / max(len(methods), 1)
     for j, method in enumerate(methods):
