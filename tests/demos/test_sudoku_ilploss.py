@@ -166,3 +166,14 @@ def test_refit_bands_hold_every_training_solution_in_eval_only():
     assert not torch.allclose(A, before[0])
     bands.hold(None)
     assert all(torch.equal(x, y) for x, y in zip(bands(), before))
+
+
+def test_a_refit_run_is_recorded_and_labelled(data):
+    from demos.sudoku.figure import method_label
+
+    setting = replace(SETTING, num_constraints=33, encoding="bands", refit_bands=True)
+    record, _ = run(setting, replace(PROTOCOL, epochs=1), data)
+    assert record.refit_bands
+    row = {"method": "ilploss", "encoding": "bands", "refit_bands": str(record.refit_bands)}
+    assert method_label(row) == "ilploss (bands, refit)"
+    assert method_label({**row, "refit_bands": "False"}) == "ilploss (bands)"
