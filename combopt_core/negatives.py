@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -245,14 +246,14 @@ def _k_hop_into(
     rows = batch * size
     positions = _shuffle_positions(free.size, kmax, rows, rng)
     wide = bool(np.any(hi - lo > 1))
+    hop_of_point = np.repeat(np.asarray(hops, dtype=np.int64), count)  # (size,)
     if kernel is not None:
         directions = rng.random((rows, kmax)) if wide else np.empty((0, 0))
-        hop_of_point = np.repeat(np.asarray(hops, dtype=np.int64), count)
         return kernel.k_hop_into(out, at, y, lo, hi, free, hop_of_point, positions, directions)
     chosen = _partial_shuffle(positions)  # (rows, kmax) positions in free
     if free.size != n:
         chosen = free[chosen]
-    k = np.tile(np.repeat(np.asarray(hops, dtype=np.int64), count), batch)  # (rows,)
+    k = np.tile(hop_of_point, batch)  # (rows,)
     used = np.arange(kmax) < k[:, None]
     gold = np.repeat(np.arange(batch) * n, size)[:, None] + chosen  # into y.ravel()
     moved = y.reshape(-1)[gold]  # (rows, kmax): the coordinates' values at gold
@@ -382,21 +383,18 @@ def projections(
 def _kernel(required: bool = False) -> Any:
     """The compiled loops (``combopt_core.negatives_kernel``), or ``None`` without numba;
     ``required``: raise ``ImportError`` saying how to install it instead."""
-    global _KERNEL
-    if _KERNEL is _UNLOADED:
-        try:
-            _KERNEL = importlib.import_module("combopt_core.negatives_kernel")
-        except ImportError:
-            _KERNEL = None
-    if _KERNEL is None and required:
+    kernel = _load_kernel()
+    if kernel is None and required:
         raise ImportError(
             "implementation='numba': the compiled negatives need numba "
             "(pip install 'combopt[fast]'); use implementation='numpy' or 'auto' without it"
         )
-    return _KERNEL
+    return kernel
 
 
-_UNLOADED = object()
-_KERNEL: Any = _UNLOADED
-
-__all__ = ["IMPLEMENTATIONS", "NegativeSampler", "check_gold", "k_hop", "neighbours", "projections"]
+@cache
+def _load_kernel() -> Any:
+    try:
+        return importlib.import_module("combopt_core.negatives_kernel")
+    except ImportError:
+        return None

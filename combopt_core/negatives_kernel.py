@@ -3,7 +3,9 @@
 Each function here takes the random draws that the NumPy samplers make, drawn by the same
 ``numpy.random.Generator`` calls in the same order, and writes the same points: the compiled
 path and the NumPy path return identical negatives for a seed (the tests compare them draw for
-draw). What the loops save is the dozens of small array operations per step that the NumPy
+draw). The one floating-point sum, a projection's ``a . y`` and ``||a||^2``, runs in another
+order than NumPy's, which changes a point only if a rounding draw falls within the last bit
+of its fraction. What the loops save is the dozens of small array operations per step that the NumPy
 code spends on index bookkeeping (the partial Fisher-Yates shuffle, the scattered writes, the
 repair of projections rounded onto the gold point).
 
