@@ -15,13 +15,17 @@ rule, so both give the same point.
 
 Cost: ``O(P (m + m_eq))`` for the feasible set of a box with ``P`` integer points (each row's values
 are one outer sum of the values on two halves of the variables: the box's points are never
-all built), then ``O(B k n)`` for ``k`` feasible points and ``B`` costs, in blocks of at
+all built; with numba, one compiled loop that leaves a point at its first violated row),
+then ``O(B k n)`` for ``k`` feasible points and ``B`` costs, in blocks of at
 most ``BLOCK_ELEMENTS``.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
+from functools import cache, lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +42,9 @@ AUTO_MAX_PRODUCT = 2**25
 #: Largest ``B * k`` block of objective values worked on at once (32 MiB of float64).
 BLOCK_ELEMENTS = 1 << 22
 ENUMERATION_MODES = ("auto", "always", "never")
+IMPLEMENTATIONS = ("auto", "numpy", "numba")  # of ``feasible_points``
+#: Smallest box (integer points) whose feasibility ``implementation="auto"`` tests compiled.
+AUTO_KERNEL_POINTS = 2**14
 
 
 def count_points(lb: np.ndarray, ub: np.ndarray) -> int:
@@ -57,31 +64,28 @@ def box_points(lb: np.ndarray, ub: np.ndarray, indices: np.ndarray) -> np.ndarra
     return np.stack(digits, axis=1).astype(np.float64) + lb
 
 
-def outer_sum(weights: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    """``weights . y`` for every box point ``y``, flat in lexicographic order.
-
-    Built as nested outer sums of ``weights[j] * range_j``, so the points themselves are never
-    materialised: memory and time are proportional to the number of points, not to ``n``.
-    """
-    total = np.zeros(1)
-    for w, lo, hi in zip(weights, lb, ub):
-        total = np.add.outer(total, w * np.arange(lo, hi + 1.0)).ravel()
-    return total
-
-
 def split_box(lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The box's points as two halves: ``(L (P_L, h), R (P_R, n - h))``, each in lexicographic
     order, with ``h`` chosen so that ``P_L`` and ``P_R`` are about ``sqrt(P)``.
 
     Point ``i`` of the box (lexicographic) is ``(L[i // P_R], R[i % P_R])``: every sum over
     the box is one outer sum of a half's values with the other's (meet in the middle).
+    The halves of the last few boxes are kept (read-only): a training loop asks for the same
+    box at every step.
     """
+    return _split_box(tuple(lb.tolist()), tuple(ub.tolist()))
+
+
+@lru_cache(maxsize=8)
+def _split_box(lb_key: tuple[float, ...], ub_key: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    lb, ub = np.array(lb_key, dtype=np.float64), np.array(ub_key, dtype=np.float64)
     sizes = (ub - lb + 1).astype(float)
     half = np.log(sizes).sum() / 2
     h = int(np.searchsorted(np.cumsum(np.log(sizes)), half, side="right"))
     h = min(max(h, 1), lb.shape[0] - 1) if lb.shape[0] > 1 else lb.shape[0]
     left = box_points(lb[:h], ub[:h], np.arange(count_points(lb[:h], ub[:h])))
     right = box_points(lb[h:], ub[h:], np.arange(count_points(lb[h:], ub[h:])))
+    left.flags.writeable = right.flags.writeable = False
     return left, right
 
 
@@ -92,24 +96,69 @@ def feasible_points(
     ub: np.ndarray,
     A_eq: np.ndarray | None = None,
     b_eq: np.ndarray | None = None,
+    implementation: str = "auto",
 ) -> np.ndarray:
     """Every integer point of the box with ``A y <= b`` and ``A_eq y == b_eq``, ``(k, n)``,
     lexicographic order.
 
     Feasible is ``a_j . y <= b_j + FEAS_TOL * max(1, |b_j|)`` for every row ``j`` of ``A``
-    and ``|a_j . y - b_j| <= FEAS_TOL * max(1, |b_j|)`` for every row of ``A_eq``.
+    and ``|a_j . y - b_j| <= FEAS_TOL * max(1, |b_j|)`` for every row of ``A_eq``, where
+    ``a_j . y`` is the sum of its two halves' activities (``split_box``).
+    ``implementation``: ``"numpy"``, ``"numba"`` (one compiled loop,
+    ``combopt_core.enumeration_kernel``; ``pip install 'combopt[fast]'``) or ``"auto"``
+    (numba, when installed, for boxes of at least ``AUTO_KERNEL_POINTS`` points). Both
+    compare the same sums with the same thresholds and list the same points.
     """
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"implementation: expected one of {IMPLEMENTATIONS}, got {implementation!r}"
+        )
+    n = lb.shape[0]
+    A_eq = np.zeros((0, n)) if A_eq is None else A_eq
+    b_eq = np.zeros(0) if b_eq is None else b_eq
     left, right = split_box(lb, ub)
     h = left.shape[1]
-    feasible = np.ones((left.shape[0], right.shape[0]), dtype=bool)
-    for row, rhs in zip(A, b):
-        values = (left @ row[:h])[:, None] + (right @ row[h:])[None, :]
-        feasible &= values <= rhs + FEAS_TOL * max(1.0, abs(rhs))
-    for row, rhs in zip(() if A_eq is None else A_eq, () if b_eq is None else b_eq):
-        values = (left @ row[:h])[:, None] + (right @ row[h:])[None, :]
-        feasible &= np.abs(values - rhs) <= FEAS_TOL * max(1.0, abs(rhs))
-    i, k = np.nonzero(feasible)  # row-major: lexicographic order of the whole point
+    upper = b + FEAS_TOL * np.maximum(1.0, np.abs(b))
+    tol = FEAS_TOL * np.maximum(1.0, np.abs(b_eq))
+    halves = (left @ A[:, :h].T, right @ A[:, h:].T, left @ A_eq[:, :h].T, right @ A_eq[:, h:].T)
+    kernel = None
+    if implementation == "numba" or (
+        implementation == "auto" and left.shape[0] * right.shape[0] >= AUTO_KERNEL_POINTS
+    ):
+        kernel = _kernel(required=implementation == "numba")
+    if kernel is not None:
+        feasible = np.empty((left.shape[0], right.shape[0]), dtype=np.bool_)
+        left_A, right_A, left_eq, right_eq = (np.ascontiguousarray(v) for v in halves)
+        kernel.feasible_mask(left_A, right_A, upper, left_eq, right_eq, b_eq, tol, feasible)
+    else:
+        feasible = np.ones((left.shape[0], right.shape[0]), dtype=bool)
+        left_A, right_A, left_eq, right_eq = halves
+        for j in range(A.shape[0]):
+            feasible &= left_A[:, j, None] + right_A[None, :, j] <= upper[j]
+        for j in range(A_eq.shape[0]):
+            feasible &= np.abs(left_eq[:, j, None] + right_eq[None, :, j] - b_eq[j]) <= tol[j]
+    i, k = np.divmod(np.flatnonzero(feasible), right.shape[0])  # lexicographic order
     return np.concatenate([left[i], right[k]], axis=1)
+
+
+def _kernel(required: bool) -> Any:
+    """The compiled loop (``combopt_core.enumeration_kernel``), or ``None`` without numba;
+    ``required``: raise ``ImportError`` saying how to install it instead."""
+    kernel = _load_kernel()
+    if kernel is None and required:
+        raise ImportError(
+            "implementation='numba': the compiled enumeration needs numba "
+            "(pip install 'combopt[fast]'); use implementation='numpy' or 'auto' without it"
+        )
+    return kernel
+
+
+@cache
+def _load_kernel() -> Any:
+    try:
+        return importlib.import_module("combopt_core.enumeration_kernel")
+    except ImportError:
+        return None
 
 
 def least_cost(costs: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,13 +172,17 @@ def least_cost(costs: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     best = np.empty(B)
     rows = max(1, BLOCK_ELEMENTS // max(1, points.shape[0]))
     for s in range(0, B, rows):
-        values = costs[s : s + rows] @ points.T  # (rows, k)
-        low = values.min(axis=1)
-        near = values <= (low + OBJ_TOL * np.maximum(1.0, np.abs(low)))[:, None]
-        first = np.argmax(near, axis=1)
-        index[s : s + rows] = first
-        best[s : s + rows] = values[np.arange(len(first)), first]
+        index[s : s + rows], best[s : s + rows] = _first_least(costs[s : s + rows] @ points.T)
     return index, best
+
+
+def _first_least(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``values (B, k)``: the first position within ``OBJ_TOL`` of the row's
+    minimum, and its value."""
+    low = values.min(axis=1)
+    near = values <= (low + OBJ_TOL * np.maximum(1.0, np.abs(low)))[:, None]
+    first = np.argmax(near, axis=1)
+    return first, values[np.arange(len(first)), first]
 
 
 def check_enumeration(mode: str) -> str:

@@ -60,7 +60,10 @@ readable reference of the rule, and a fused multi-threaded compiled kernel
 (``combopt_core.gradient_kernel``, needs the optional ``numba``: ``pip install
 'combopt[fast]'``). ``implementation="auto"`` (the default, or the environment variable
 ``COMBOPT_BACKWARD``) takes the kernel when numba is installed and the batch has at least
-``AUTO_MIN_ELEMENTS`` entries of ``B m n``; smaller problems never import numba.
+``AUTO_MIN_ELEMENTS`` entries of ``B m n``, or, for smaller batches, when numba is already
+imported in the process (for example by the compiled enumeration of a binary layer): a small
+problem never pays numba's import, and one that runs beside it gets the faster backward
+(5x at ``B m n = 512``).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -262,7 +266,9 @@ def _use_kernel(implementation: str | None, elements: int) -> bool:
     if implementation == "numba":
         _import_kernel()  # a clear error when numba is missing
         return True
-    return implementation == "auto" and elements >= AUTO_MIN_ELEMENTS and kernel_available()
+    if implementation != "auto":
+        return False
+    return (elements >= AUTO_MIN_ELEMENTS or "numba" in sys.modules) and kernel_available()
 
 
 def _import_kernel():

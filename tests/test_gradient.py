@@ -6,6 +6,9 @@ compiled kernel (``combopt_core.gradient_kernel``).
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import pytest
 from reference_gradient import reference_backward, reference_backward_eq
@@ -289,9 +292,6 @@ def test_larger_batches_match_the_numpy_reference(box, tau, shared, implementati
 
 def _spy_kernel(monkeypatch):
     """Stand in for the compiled module (numba not needed); records the batch sizes it got."""
-    import sys
-    import types
-
     from combopt_core import gradient
 
     calls = []
@@ -311,6 +311,7 @@ def test_auto_uses_the_kernel_only_above_the_threshold(monkeypatch):
 
     calls = _spy_kernel(monkeypatch)
     monkeypatch.delenv(gradient.IMPLEMENTATION_ENV, raising=False)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # as in a process without it
     args = random_case(np.random.default_rng(11), "binary", B=4, m=3, n=5)
     monkeypatch.setattr(gradient, "AUTO_MIN_ELEMENTS", 4 * 3 * 5 + 1)
     combopt_gradients(*args)
@@ -319,6 +320,18 @@ def test_auto_uses_the_kernel_only_above_the_threshold(monkeypatch):
     combopt_gradients(*args)
     assert calls == [4]
     combopt_gradients(*args, implementation="numpy")
+    assert calls == [4]
+
+
+def test_auto_uses_the_kernel_below_the_threshold_once_numba_is_imported(monkeypatch):
+    from combopt_core import gradient
+
+    calls = _spy_kernel(monkeypatch)
+    monkeypatch.delenv(gradient.IMPLEMENTATION_ENV, raising=False)
+    monkeypatch.setitem(sys.modules, "numba", types.ModuleType("numba"))
+    args = random_case(np.random.default_rng(11), "binary", B=4, m=3, n=5)
+    assert 4 * 3 * 5 < gradient.AUTO_MIN_ELEMENTS
+    combopt_gradients(*args)
     assert calls == [4]
 
 
