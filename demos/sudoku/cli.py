@@ -116,6 +116,35 @@ def build_parser() -> argparse.ArgumentParser:
         "nearest band that holds every training solution exactly (training unchanged)",
     )
     p.add_argument(
+        "--costs",
+        choices=("probs", "log"),
+        default="probs",
+        help="visual ILP costs at given cells: the CNN's 'probs' or 'log' probabilities "
+        "(the optimum is then the most likely solved grid; under packing rows with a fill "
+        "bonus that keeps every cell filled) (default: probs)",
+    )
+    p.add_argument(
+        "--cnn-loss",
+        choices=("ilp", "cells"),
+        default="ilp",
+        help="visual: how the digit CNN learns; 'ilp' through the ILP's loss (the paper's "
+        "rule with exact solves, or ILP-Loss's cost row), 'cells' by cross-entropy of each "
+        "given cell's image against that cell's digit in the solved board (rules and "
+        "ilploss; ilploss then learns the rules from those digits) (default: ilp)",
+    )
+    p.add_argument(
+        "--cnn-shift",
+        action="store_true",
+        help="--cnn-loss cells: train the CNN on images shifted by a random pixel per axis",
+    )
+    p.add_argument(
+        "--cnn-lr",
+        type=float,
+        default=1e-3,
+        help="ilploss with --cnn-loss cells: the CNN's own Adam learning rate, constant "
+        "(default: 1e-3; the rules method's CNN uses --lr)",
+    )
+    p.add_argument(
         "--weight-decay",
         type=float,
         default=0.0,
@@ -247,7 +276,7 @@ def _check(args: argparse.Namespace) -> None:
     for name in ("per_hop", "val_every", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}: must be at least 1")
-    for name in ("ilploss_lr", "temperature", "band_margin"):
+    for name in ("ilploss_lr", "temperature", "band_margin", "cnn_lr"):
         if not getattr(args, name) > 0:
             raise ValueError(f"--{name.replace('_', '-')}: must be positive")
     if args.val_puzzles is not None and args.val_puzzles < 1:
@@ -344,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_hop=args.per_hop,
         projections=not args.no_projections,
         flips=not args.no_flips,
+        cnn_lr=args.cnn_lr,
     )
     log = print if not args.quiet else (lambda *a, **k: None)
 
@@ -370,6 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 encoding=args.encoding,
                 band_margin=args.band_margin,
                 refit_bands=args.refit_bands,
+                costs=args.costs,
+                cnn_loss=args.cnn_loss,
+                cnn_shift=args.cnn_shift,
             )
             data = load_data(base)
             for method in args.methods:

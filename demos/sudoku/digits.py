@@ -64,3 +64,17 @@ def labels(index: np.ndarray) -> np.ndarray:
     """The digit labels of image indices (``0`` where ``index`` is ``-1``)."""
     _, digit = _digits()
     return np.where(index >= 0, digit[np.maximum(index, 0)], 0)
+
+
+def shift(images, generator=None):
+    """``(N, 8, 8)`` images, each moved by a random whole pixel in ``-1..1`` along each axis
+    (zero padded): the training augmentation of ``--cnn-shift``. Torch tensors in and out."""
+    import torch
+
+    n = images.shape[0]
+    padded = torch.nn.functional.pad(images, (1, 1, 1, 1))
+    dy = torch.randint(0, 3, (n,), generator=generator)
+    dx = torch.randint(0, 3, (n,), generator=generator)
+    rows = (torch.arange(8)[None, :] + dy[:, None])[:, :, None]
+    cols = (torch.arange(8)[None, :] + dx[:, None])[:, None, :]
+    return padded[torch.arange(n)[:, None, None], rows, cols]

@@ -12,7 +12,7 @@ the initialisation and the batch order.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -20,9 +20,9 @@ import torch
 from .data import SudokuSet, dataset
 from .digits import draw_images
 from .ilp import one_hot, true_rules
-from .ilploss import ILPLossObjective, SudokuILPLoss
+from .ilploss import CNN_LOSSES, ILPLossObjective, SudokuILPLoss
 from .model import SudokuCombOptNet, SudokuMLP
-from .train import Protocol, RunResult, encode, predict, scores, train
+from .train import GivenDigits, Protocol, RunResult, encode, predict, scores, train
 
 METHODS = ("comboptnet", "mlp", "ilploss", "rules")
 LEARNED = ("comboptnet", "ilploss")  # the methods that learn the rows
@@ -48,6 +48,17 @@ class Setting:
     band_margin: float = 0.1  # half-width of each learned band (encoding "bands")
     refit_bands: bool = False  # bands: validate and test them refit to hold every training
     # solution exactly (``EqualityBands.hold``)
+    costs: str = "probs"  # visual ILP costs: the CNN's "probs" or "log" (a MAP decode)
+    cnn_loss: str = "ilp"  # visual: "ilp", the CNN learns through the ILP's loss (the
+    # paper's rule, or ILP-Loss's cost row); "cells", by cross-entropy on the given cells'
+    # digits of the solved boards (``train.GivenDigits``; rules and ilploss only)
+    cnn_shift: bool = False  # "cells": random 1-pixel shifts of the training images
+
+    def __post_init__(self) -> None:
+        if self.cnn_loss not in CNN_LOSSES:
+            raise ValueError(f"cnn_loss: expected one of {CNN_LOSSES}, got {self.cnn_loss!r}")
+        if self.cnn_loss == "cells" and self.visual and self.method == "comboptnet":
+            raise ValueError("cnn_loss 'cells' is for the rules and ilploss methods")
 
 
 @dataclass
@@ -84,6 +95,9 @@ class Record:
     encoding: str = "packing"  # the learned rows' encoding ("bands": equalities)
     val_time_outs: int = 0  # validation solves at their limit over the run (scored wrong)
     refit_bands: bool = False  # the bands were validated and tested refit (``hold``)
+    costs: str = "probs"  # visual ILP costs: "probs" or "log" ("" for symbolic or the MLP)
+    cnn_loss: str = ""  # visual ILP methods: "ilp" or "cells" (see ``Setting``)
+    cnn_shift: bool = False  # the CNN trained on randomly shifted images
 
 
 def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dict]]:
@@ -119,6 +133,7 @@ def build_model(setting: Setting) -> torch.nn.Module:
         generator=torch.Generator().manual_seed(s.seed),
         encoding=s.encoding if s.method in LEARNED else "packing",
         band_margin=s.band_margin,
+        costs=s.costs if s.visual else "probs",
     )
 
 
@@ -144,7 +159,14 @@ def run(
     else:
         # visual rules: the CNN is trained under the true rules
         objective = None  # train's default: the paper's rule, or the MLP's cross-entropy
+        if setting.method == "rules" and setting.cnn_loss == "cells":
+            objective = GivenDigits(setting.cnn_shift, seed=setting.seed)
         if setting.method == "ilploss":
+            ilploss = replace(
+                ilploss or SudokuILPLoss(),
+                cnn_loss=setting.cnn_loss,
+                cnn_shift=setting.cnn_shift,
+            )
             objective = ILPLossObjective(ilploss, seed=setting.seed)
         result = train(model, data["fit"], data["val"], protocol, log, objective)
         protocol_used = protocol
@@ -154,6 +176,7 @@ def run(
     per_puzzle = (time.perf_counter() - t) / len(test_set)
     result.test_board, result.test_cell = scores(grids, test_set)
     steps = np.asarray(result.step_forward)
+    visual_ilp = setting.visual and setting.method != "mlp"
     record = Record(
         size=setting.size,
         input="visual" if setting.visual else "symbolic",
@@ -187,6 +210,9 @@ def run(
         encoding=setting.encoding if setting.method in LEARNED else "",
         val_time_outs=int(sum(result.val_time_outs)),
         refit_bands=setting.refit_bands and setting.encoding == "bands",
+        costs=setting.costs if visual_ilp else "",
+        cnn_loss=setting.cnn_loss if visual_ilp else "",
+        cnn_shift=setting.cnn_shift and visual_ilp,
     )
     extras = {
         "grids": grids,

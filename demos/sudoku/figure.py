@@ -52,11 +52,19 @@ def band_span_similarity(A: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
 
 def method_label(row: dict) -> str:
     """A results row's method, with ``" (bands)"`` for learned equality bands (another model
-    than the paper's packing rows), ``" (bands, refit)"`` when they were tested refit."""
-    if row.get("encoding") != "bands":
-        return row["method"]
-    refit = str(row.get("refit_bands")) == "True"
-    return f"{row['method']} (bands{', refit' if refit else ''})"
+    than the paper's packing rows), ``" (bands, refit)"`` when they were tested refit; a
+    visual run's CNN trained from the given cells' digits (``cnn_loss`` ``"cells"``) or
+    decoded with log-probability costs says so (``"CNN from digits"``, ``"log costs"``)."""
+    parts = []
+    if row.get("encoding") == "bands":
+        parts.append("bands, refit" if str(row.get("refit_bands")) == "True" else "bands")
+    if row.get("cnn_loss") == "cells":
+        parts.append(
+            "CNN from digits" + (", shifts" if str(row.get("cnn_shift")) == "True" else "")
+        )
+    if row.get("costs") == "log":
+        parts.append("log costs")
+    return row["method"] + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def plot_accuracy(rows: Sequence[dict], path: Path) -> None:

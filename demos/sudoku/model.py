@@ -9,7 +9,8 @@ initialisation (``LearnableConstraints``) with costs ``c = -(g + eps)``
 ``|a . y + beta| <= margin`` (``EqualityBands``, as ILP-Loss encodes Sudoku) with costs
 ``c = -g``. ``g`` is the givens' one-hot (symbolic) or, for each given cell, a small CNN's
 digit probabilities of its image (visual; blanks are known, as in the SATNet benchmark).
-The ILP is solved exactly.
+Visual costs ``"log"`` put the CNN's log-probabilities in ``g`` instead, so the ILP's
+optimum is the most likely solved grid (a MAP decode, below). The ILP is solved exactly.
 """
 
 from __future__ import annotations
@@ -59,6 +60,20 @@ class FixedConstraints(nn.Module):
 
 
 ENCODINGS = ("packing", "bands")
+COSTS = ("probs", "log")
+LOG_FLOOR = 20.0  # log-probability costs are clipped at -LOG_FLOOR (p >= 2e-9)
+
+
+def log_fill_bonus(size: int) -> float:
+    """``K``, the bonus of a filled cell under packing rows with log-probability costs.
+
+    Costs ``c = -(log p + K)`` at given cells and ``-K`` at blank cells, with ``log p``
+    clipped to ``[-LOG_FLOOR, 0]``: a full grid is worth at least ``s^2 K - s^2 LOG_FLOOR``
+    and any point with an empty cell at most ``(s^2 - 1) K``, so with
+    ``K = s^2 LOG_FLOOR + 1`` every optimum is a full grid, and among full grids the
+    optimum maximises ``sum log p`` over the given cells: the most likely solved grid.
+    """
+    return size * size * LOG_FLOOR + 1.0
 
 
 def band_rows(size: int) -> int:
@@ -138,8 +153,11 @@ class SudokuCombOptNet(nn.Module):
     parametrization and initialisation) or, with ``rules``, known ``(A, b)`` (then
     ``num_constraints`` is ignored). ``encoding="bands"``: ``num_constraints`` learned
     equalities as bands (``EqualityBands``, ``2 m`` rows), and costs without the fill bonus
-    (``c = -g``; the bands, not the costs, make a point fill every cell). Keyword options go
-    to ``ILPLayer`` (``solver``, ``tau``, ...).
+    (``c = -g``; the bands, not the costs, make a point fill every cell). ``costs``
+    (visual only): ``"probs"``, ``g`` holds the CNN's probabilities at given cells;
+    ``"log"``, its log-probabilities, with the fill bonus ``log_fill_bonus`` under packing
+    rows (none with bands, which fill every cell themselves), so the optimum is the most
+    likely solved grid. Keyword options go to ``ILPLayer`` (``solver``, ``tau``, ...).
     """
 
     def __init__(
@@ -151,14 +169,21 @@ class SudokuCombOptNet(nn.Module):
         generator: torch.Generator | None = None,
         encoding: str = "packing",
         band_margin: float = 0.1,
+        costs: str = "probs",
         **layer_options: Any,
     ) -> None:
         super().__init__()
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding: expected one of {ENCODINGS}, got {encoding!r}")
+        if costs not in COSTS:
+            raise ValueError(f"costs: expected one of {COSTS}, got {costs!r}")
+        if costs == "log" and not visual:
+            raise ValueError("costs 'log' needs the visual task (symbolic givens are one-hot)")
         self.size = size
         self.encoding = encoding
-        self.eps = fill_bonus(size) if encoding == "packing" else 0.0
+        self.costs = costs
+        bonus = log_fill_bonus(size) if costs == "log" else fill_bonus(size)
+        self.eps = bonus if encoding == "packing" else 0.0
         self.cnn = DigitCNN(size) if visual else None
         n = num_vars(size)
         if rules is None and encoding == "bands":
@@ -170,13 +195,18 @@ class SudokuCombOptNet(nn.Module):
         self.ilp = ILPLayer(0.0, 1.0, **layer_options)
 
     def givens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``g (B, s^3)``: one-hot givens, or the CNN's digit probabilities at given cells."""
+        """``g (B, s^3)``: one-hot givens, or the CNN's digit probabilities at given cells
+        (with ``costs == "log"``: their logarithms, clipped at ``-LOG_FLOOR``; 0 at blanks)."""
         if self.cnn is None:
             return batch["givens"]
         images, given = batch["images"], batch["given"]
         B, cells = given.shape
-        probs = torch.softmax(self.cnn(images.reshape(B * cells, 8, 8)), -1)
-        return (probs.reshape(B, cells, self.size) * given.unsqueeze(-1)).reshape(B, -1)
+        logits = self.cnn(images.reshape(B * cells, 8, 8))
+        if getattr(self, "costs", "probs") == "log":
+            g = torch.log_softmax(logits, -1).clamp(min=-LOG_FLOOR)
+        else:
+            g = torch.softmax(logits, -1)
+        return (g.reshape(B, cells, self.size) * given.unsqueeze(-1)).reshape(B, -1)
 
     def forward(self, batch: dict[str, torch.Tensor], return_info: bool = False):
         c = -(self.givens(batch) + self.eps)

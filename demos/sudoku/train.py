@@ -199,6 +199,29 @@ class PaperRule(Objective):
         return ((y - gold) ** 2).mean(), int(info.infeasible.sum())  # (y - 1/2) - (y* - 1/2)
 
 
+class GivenDigits(Objective):
+    """The visual CNN's training from solved boards alone: cross-entropy of each given
+    cell's image against that cell's digit in the gold (solved) board, the supervision of
+    the standard visual-Sudoku set-up (a given's digit is in the solved board); no ILP is
+    solved. ``shift``: each image moved by a random pixel in ``-1..1`` per axis
+    (``digits.shift``)."""
+
+    def __init__(self, shift: bool = False, seed: int = 0) -> None:
+        self.shift = shift
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def cnn_loss(self, model: nn.Module, batch, gold) -> torch.Tensor:
+        given = batch["given"].reshape(-1) > 0
+        images = batch["images"].reshape(-1, 8, 8)[given]
+        if self.shift:
+            images = digits.shift(images, self.generator)
+        labels = gold.reshape(-1, model.size).argmax(-1)[given]
+        return nn.functional.cross_entropy(model.cnn(images), labels)
+
+    def loss(self, model, batch, gold):
+        return self.cnn_loss(model, batch, gold), None
+
+
 class CellCrossEntropy(Objective):
     """The MLP baseline's training: cross-entropy of each cell's digit."""
 
