@@ -22,13 +22,12 @@ most ``BLOCK_ELEMENTS``.
 
 from __future__ import annotations
 
-import importlib
 import time
-from functools import cache, lru_cache
-from typing import Any
+from functools import lru_cache
 
 import numpy as np
 
+from .kernels import kernel_for
 from .result import Proof, Solution, Status
 from .spec import ILPProblem
 from .verify import FEASIBILITY_TOL
@@ -122,10 +121,8 @@ def feasible_points(
     tol = FEAS_TOL * np.maximum(1.0, np.abs(b_eq))
     halves = (left @ A[:, :h].T, right @ A[:, h:].T, left @ A_eq[:, :h].T, right @ A_eq[:, h:].T)
     kernel = None
-    if implementation == "numba" or (
-        implementation == "auto" and left.shape[0] * right.shape[0] >= AUTO_KERNEL_POINTS
-    ):
-        kernel = _kernel(required=implementation == "numba")
+    if implementation == "numba" or left.shape[0] * right.shape[0] >= AUTO_KERNEL_POINTS:
+        kernel = kernel_for("enumeration_kernel", implementation, "the compiled enumeration")
     if kernel is not None:
         feasible = np.empty((left.shape[0], right.shape[0]), dtype=np.bool_)
         left_A, right_A, left_eq, right_eq = (np.ascontiguousarray(v) for v in halves)
@@ -139,26 +136,6 @@ def feasible_points(
             feasible &= np.abs(left_eq[:, j, None] + right_eq[None, :, j] - b_eq[j]) <= tol[j]
     i, k = np.divmod(np.flatnonzero(feasible), right.shape[0])  # lexicographic order
     return np.concatenate([left[i], right[k]], axis=1)
-
-
-def _kernel(required: bool) -> Any:
-    """The compiled loop (``combopt_core.enumeration_kernel``), or ``None`` without numba;
-    ``required``: raise ``ImportError`` saying how to install it instead."""
-    kernel = _load_kernel()
-    if kernel is None and required:
-        raise ImportError(
-            "implementation='numba': the compiled enumeration needs numba "
-            "(pip install 'combopt[fast]'); use implementation='numpy' or 'auto' without it"
-        )
-    return kernel
-
-
-@cache
-def _load_kernel() -> Any:
-    try:
-        return importlib.import_module("combopt_core.enumeration_kernel")
-    except ImportError:
-        return None
 
 
 def least_cost(costs: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -68,16 +68,13 @@ problem never pays numba's import, and one that runs beside it gets the faster b
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sys
-import warnings
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
+from .kernels import kernel_for, load_kernel
 from .verify import FEASIBILITY_TOL
 
 #: The target feasibility test's tolerance: the library's one (``verify.FEASIBILITY_TOL``).
@@ -264,39 +261,16 @@ def _use_kernel(implementation: str | None, elements: int) -> bool:
     if implementation is None:
         implementation = os.environ.get(IMPLEMENTATION_ENV, "").strip().lower() or "auto"
     if implementation == "numba":
-        _import_kernel()  # a clear error when numba is missing
+        kernel_for("gradient_kernel", "numba", "the compiled backward")  # a clear error
         return True
     if implementation != "auto":
         return False
     return (elements >= AUTO_MIN_ELEMENTS or "numba" in sys.modules) and kernel_available()
 
 
-def _import_kernel():
-    try:
-        return importlib.import_module("combopt_core.gradient_kernel")
-    except ImportError as exc:
-        raise ImportError(
-            "implementation='numba': the compiled backward needs numba "
-            "(pip install 'combopt[fast]'); use implementation='numpy' or 'auto' without it"
-        ) from exc
-
-
-@cache
 def kernel_available() -> bool:
     """Whether the compiled kernel can be used (numba installed and importable)."""
-    if importlib.util.find_spec("numba") is None:
-        return False
-    try:
-        _import_kernel()
-    except ImportError as exc:
-        warnings.warn(
-            f"numba is installed but the compiled backward failed to load ({exc.__cause__}); "
-            "using the NumPy backward",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return False
-    return True
+    return load_kernel("gradient_kernel") is not None
 
 
 def _numpy_gradients(

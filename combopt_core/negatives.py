@@ -32,12 +32,12 @@ from the same random draws to the same points; ``NegativeSampler.implementation`
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
+
+from .kernels import kernel_for
 
 IMPLEMENTATIONS = ("auto", "numpy", "numba")  # of NegativeSampler.implementation
 
@@ -77,7 +77,11 @@ class NegativeSampler:
                 f"implementation: expected one of {IMPLEMENTATIONS}, got {self.implementation!r}"
             )
         if self.implementation == "numba":
-            _kernel(required=True)  # a clear error now, not at the first step
+            self._kernel()  # a clear error now, not at the first step
+
+    def _kernel(self) -> Any:
+        """The compiled loops for ``implementation``, or ``None`` for the NumPy ones."""
+        return kernel_for("negatives_kernel", self.implementation, "the compiled negatives")
 
     def count(self, num_vars: int, num_constraints: int, binary: bool) -> int:
         """``K``, the negatives drawn per gold point."""
@@ -125,7 +129,7 @@ class NegativeSampler:
         elif out.shape != shape or not np.issubdtype(out.dtype, np.floating):
             raise ValueError(f"out: expected a float array of shape {shape}, got {out.shape}")
         work = out if out.flags.c_contiguous else np.empty(shape, dtype=out.dtype)
-        kernel = None if self.implementation == "numpy" else _kernel(self.implementation == "numba")
+        kernel = self._kernel()
         at = 0
         if self.neighbours:
             if kernel is not None and np.all(hi - lo == 1):
@@ -378,23 +382,3 @@ def projections(
         gold[s, i] += np.where((at + towards > hi[i]) | (at + towards < lo[i]), -towards, towards)
         point[rows, cons] = gold
     return point
-
-
-def _kernel(required: bool = False) -> Any:
-    """The compiled loops (``combopt_core.negatives_kernel``), or ``None`` without numba;
-    ``required``: raise ``ImportError`` saying how to install it instead."""
-    kernel = _load_kernel()
-    if kernel is None and required:
-        raise ImportError(
-            "implementation='numba': the compiled negatives need numba "
-            "(pip install 'combopt[fast]'); use implementation='numpy' or 'auto' without it"
-        )
-    return kernel
-
-
-@cache
-def _load_kernel() -> Any:
-    try:
-        return importlib.import_module("combopt_core.negatives_kernel")
-    except ImportError:
-        return None

@@ -357,7 +357,9 @@ def test_unknown_implementation_is_rejected():
 
 
 def test_numba_without_numba_says_how_to_install(monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "combopt_core.gradient_kernel", None)
+    from combopt_core import kernels
+
+    monkeypatch.setattr(kernels, "load_kernel", lambda module: None)
     args = random_case(np.random.default_rng(14), "binary")
     with pytest.raises(ImportError, match=r"combopt\[fast\]"):
         combopt_gradients(*args, implementation="numba")

@@ -254,9 +254,9 @@ def test_compiled_negatives_equal_the_numpy_ones_draw_for_draw(box, shared):
 
 
 def test_the_numba_implementation_without_numba_says_how_to_install(monkeypatch):
-    from combopt_core import negatives
+    from combopt_core import kernels
 
-    monkeypatch.setattr(negatives, "_load_kernel", lambda: None)
+    monkeypatch.setattr(kernels, "load_kernel", lambda module: None)
     with pytest.raises(ImportError, match="combopt\\[fast\\]"):
         NegativeSampler(implementation="numba")
     y = np.zeros((2, 4))

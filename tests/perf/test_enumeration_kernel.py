@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 import pytest
 
-from combopt_core import enumeration
+from combopt_core import enumeration, kernels
 from combopt_core.enumeration import FEAS_TOL, feasible_points
 
 pytest.importorskip("numba")
@@ -80,7 +80,7 @@ def test_auto_compiles_only_boxes_of_at_least_the_threshold(monkeypatch):
             calls.append(left.shape[0] * right.shape[0])
             rest[-1][:] = True
 
-    monkeypatch.setattr(enumeration, "_load_kernel", lambda: Spy)
+    monkeypatch.setattr(kernels, "load_kernel", lambda module: Spy)
     A, b = np.ones((1, 12)), np.array([3.0])
     small = feasible_points(A, b, np.zeros(12), np.ones(12))  # 2^12 points
     assert calls == [] and 2**12 < enumeration.AUTO_KERNEL_POINTS
@@ -93,7 +93,7 @@ def test_bad_implementation_and_missing_numba_are_named(monkeypatch):
     A, b, lb, ub = np.ones((1, 3)), np.array([1.0]), np.zeros(3), np.ones(3)
     with pytest.raises(ValueError, match="implementation.*'cuda'"):
         feasible_points(A, b, lb, ub, implementation="cuda")
-    monkeypatch.setattr(enumeration, "_load_kernel", lambda: None)
+    monkeypatch.setattr(kernels, "load_kernel", lambda module: None)
     with pytest.raises(ImportError, match=r"combopt\[fast\]"):
         feasible_points(A, b, lb, ub, implementation="numba")
     assert len(feasible_points(np.ones((1, 14)), b, np.zeros(14), np.ones(14))) == 15  # NumPy
