@@ -138,6 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="--cnn-loss cells: train the CNN on images shifted by a random pixel per axis",
     )
     p.add_argument(
+        "--val-images",
+        choices=("train", "heldout"),
+        default="train",
+        help="visual: validation puzzles draw their images from the training pool ('train') "
+        "or from a fifth of it that the training puzzles never draw from ('heldout', so "
+        "validation reads images the CNN has not seen, like the test) (default: train)",
+    )
+    p.add_argument(
+        "--fix-confident",
+        type=float,
+        default=None,
+        metavar="P",
+        help="visual ILP methods: validate and test with every given cell that the CNN reads "
+        "with probability >= P fixed to that digit, the solver deciding only the doubtful "
+        "givens and the blanks (default: none, the solver decides every cell)",
+    )
+    p.add_argument(
         "--cnn-lr",
         type=float,
         default=1e-3,
@@ -283,6 +300,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError(f"--val-puzzles: must be at least 1, got {args.val_puzzles}")
     if args.val_time_limit is not None and not args.val_time_limit > 0:
         raise ValueError(f"--val-time-limit: must be positive, got {args.val_time_limit}")
+    if args.fix_confident is not None and not 0 < args.fix_confident <= 1:
+        raise ValueError(f"--fix-confident: must be in (0, 1], got {args.fix_confident}")
     if args.pos_margin < 0:
         raise ValueError(f"--pos-margin: must be >= 0, got {args.pos_margin}")
     if args.weight_decay < 0:
@@ -403,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 costs=args.costs,
                 cnn_loss=args.cnn_loss,
                 cnn_shift=args.cnn_shift,
+                val_images=args.val_images,
+                fix_confident=args.fix_confident,
             )
             data = load_data(base)
             for method in args.methods:

@@ -4,7 +4,9 @@ Images are scikit-learn's bundled handwritten digits (``sklearn.datasets.load_di
 1,797 grayscale 8x8 images, shipped inside the package, no download), scaled to ``[0, 1]``.
 Each digit's images are split once (seeded) into a training pool (60 %) and a test pool
 (40 %), so training and test puzzles never share an image; the validation puzzles, carved
-from training, draw from the training pool.
+from training, draw from the training pool, or (pools ``"fit"`` and ``"val"``) the training
+puzzles from 80 % of it and the validation puzzles from the other 20 %, images the CNN never
+trains on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from functools import lru_cache
 import numpy as np
 
 TRAIN_SHARE = 0.6
+VAL_SHARE = 0.2  # of the training pool: the images of pool "val"
+POOLS = ("train", "test", "fit", "val")
 
 
 @lru_cache(maxsize=1)
@@ -25,16 +29,19 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def pools(pool: str, seed: int = 0) -> dict[int, np.ndarray]:
-    """``{digit: indices into the image set}`` of ``pool`` (``"train"`` or ``"test"``)."""
-    if pool not in ("train", "test"):
-        raise ValueError(f"pool: expected 'train' or 'test', got {pool!r}")
+    """``{digit: indices into the image set}`` of ``pool``: ``"train"`` or ``"test"``, or
+    ``"fit"`` and ``"val"``, the training pool's split into 80 % and 20 %."""
+    if pool not in POOLS:
+        raise ValueError(f"pool: expected one of {POOLS}, got {pool!r}")
     _, labels = _digits()
     rng = np.random.default_rng([seed, 7])
     out = {}
     for digit in range(1, 10):
         idx = rng.permutation(np.flatnonzero(labels == digit))
         cut = int(TRAIN_SHARE * len(idx))
-        out[digit] = idx[:cut] if pool == "train" else idx[cut:]
+        train, test = idx[:cut], idx[cut:]
+        held = int(VAL_SHARE * len(train))
+        out[digit] = {"train": train, "test": test, "fit": train[held:], "val": train[:held]}[pool]
     return out
 
 
@@ -44,7 +51,7 @@ def draw_images(puzzles: np.ndarray, pool: str, seed: int = 0) -> np.ndarray:
     Each given gets an image of its digit drawn (seeded) from ``pool``.
     """
     choice = pools(pool, seed)
-    rng = np.random.default_rng([seed, 11, 0 if pool == "train" else 1])
+    rng = np.random.default_rng([seed, 11, POOLS.index(pool)])
     out = np.full(puzzles.shape, -1, dtype=np.int64)
     for digit, idx in choice.items():
         where = puzzles == digit

@@ -26,6 +26,7 @@ from .train import GivenDigits, Protocol, RunResult, encode, predict, scores, tr
 
 METHODS = ("comboptnet", "mlp", "ilploss", "rules")
 LEARNED = ("comboptnet", "ilploss")  # the methods that learn the rows
+VAL_IMAGES = ("train", "heldout")  # Setting.val_images
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,16 @@ class Setting:
     # paper's rule, or ILP-Loss's cost row); "cells", by cross-entropy on the given cells'
     # digits of the solved boards (``train.GivenDigits``; rules and ilploss only)
     cnn_shift: bool = False  # "cells": random 1-pixel shifts of the training images
+    val_images: str = "train"  # visual: validation images from the training pool ("train")
+    # or from its fifth that no training image comes from ("heldout"; ``digits.pools``)
+    fix_confident: float | None = None  # visual ILP decode: fix every given cell the CNN
+    # reads with at least this probability to that digit (``model.confident_rows``)
 
     def __post_init__(self) -> None:
+        if self.val_images not in VAL_IMAGES:
+            raise ValueError(f"val_images: expected one of {VAL_IMAGES}, got {self.val_images!r}")
+        if self.fix_confident is not None and not 0 < self.fix_confident <= 1:
+            raise ValueError(f"fix_confident: must be in (0, 1], got {self.fix_confident}")
         if self.cnn_loss not in CNN_LOSSES:
             raise ValueError(f"cnn_loss: expected one of {CNN_LOSSES}, got {self.cnn_loss!r}")
         if self.cnn_loss == "cells" and self.visual and self.method == "comboptnet":
@@ -98,6 +107,8 @@ class Record:
     costs: str = "probs"  # visual ILP costs: "probs" or "log" ("" for symbolic or the MLP)
     cnn_loss: str = ""  # visual ILP methods: "ilp" or "cells" (see ``Setting``)
     cnn_shift: bool = False  # the CNN trained on randomly shifted images
+    val_images: str = ""  # visual: "train" or "heldout" (see ``Setting``)
+    fix_confident: float | None = None  # visual ILP decode's threshold (see ``Setting``)
 
 
 def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dict]]:
@@ -106,13 +117,14 @@ def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dic
     train_set = dataset(s.size, "train", s.num_train, s.data_seed, progress)
     test_set = dataset(s.size, s.test_split, s.num_test, s.data_seed, progress)
     fit, val = train_set.validation_split(s.val_fraction, s.data_seed)
+    held = s.val_images == "heldout"
 
     def inputs(data: SudokuSet, pool: str) -> dict:
         return encode(data, draw_images(data.puzzles, pool, s.data_seed) if s.visual else None)
 
     return {
-        "fit": (fit, inputs(fit, "train")),
-        "val": (val, inputs(val, "train")),
+        "fit": (fit, inputs(fit, "fit" if held else "train")),
+        "val": (val, inputs(val, "val" if held else "train")),
         "test": (test_set, inputs(test_set, "test")),
     }
 
@@ -134,6 +146,7 @@ def build_model(setting: Setting) -> torch.nn.Module:
         encoding=s.encoding if s.method in LEARNED else "packing",
         band_margin=s.band_margin,
         costs=s.costs if s.visual else "probs",
+        fix_confident=s.fix_confident if s.visual else None,
     )
 
 
@@ -213,6 +226,8 @@ def run(
         costs=setting.costs if visual_ilp else "",
         cnn_loss=setting.cnn_loss if visual_ilp else "",
         cnn_shift=setting.cnn_shift and visual_ilp,
+        val_images=setting.val_images if setting.visual else "",
+        fix_confident=setting.fix_confident if visual_ilp else None,
     )
     extras = {
         "grids": grids,

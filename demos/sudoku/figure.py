@@ -54,7 +54,8 @@ def method_label(row: dict) -> str:
     """A results row's method, with ``" (bands)"`` for learned equality bands (another model
     than the paper's packing rows), ``" (bands, refit)"`` when they were tested refit; a
     visual run's CNN trained from the given cells' digits (``cnn_loss`` ``"cells"``) or
-    decoded with log-probability costs says so (``"CNN from digits"``, ``"log costs"``)."""
+    decoded with log-probability costs or with its confident givens fixed says so
+    (``"CNN from digits"``, ``"log costs"``, ``"givens fixed at p >= P"``)."""
     parts = []
     if row.get("encoding") == "bands":
         parts.append("bands, refit" if str(row.get("refit_bands")) == "True" else "bands")
@@ -64,6 +65,8 @@ def method_label(row: dict) -> str:
         )
     if row.get("costs") == "log":
         parts.append("log costs")
+    if row.get("fix_confident") not in (None, ""):
+        parts.append(f"givens fixed at p >= {float(row['fix_confident']):g}")
     return row["method"] + (f" ({'; '.join(parts)})" if parts else "")
 
 

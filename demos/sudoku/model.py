@@ -157,7 +157,12 @@ class SudokuCombOptNet(nn.Module):
     (visual only): ``"probs"``, ``g`` holds the CNN's probabilities at given cells;
     ``"log"``, its log-probabilities, with the fill bonus ``log_fill_bonus`` under packing
     rows (none with bands, which fill every cell themselves), so the optimum is the most
-    likely solved grid. Keyword options go to ``ILPLayer`` (``solver``, ``tau``, ...).
+    likely solved grid. ``fix_confident`` (visual only): in eval mode (validation, test)
+    every given cell the CNN reads with at least this probability is fixed to that digit
+    by equality rows (``confident_rows``), so the solver decides only the doubtful givens
+    and the blanks: a decode that is faster where the rules are hard to solve, and that is
+    the most likely grid only when no fixed cell is misread. Training is unchanged. Keyword
+    options go to ``ILPLayer`` (``solver``, ``tau``, ...).
     """
 
     def __init__(
@@ -170,9 +175,14 @@ class SudokuCombOptNet(nn.Module):
         encoding: str = "packing",
         band_margin: float = 0.1,
         costs: str = "probs",
+        fix_confident: float | None = None,
         **layer_options: Any,
     ) -> None:
         super().__init__()
+        if fix_confident is not None and not (visual and 0 < fix_confident <= 1):
+            raise ValueError(
+                f"fix_confident: a probability in (0, 1] for the visual task, got {fix_confident}"
+            )
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding: expected one of {ENCODINGS}, got {encoding!r}")
         if costs not in COSTS:
@@ -182,6 +192,7 @@ class SudokuCombOptNet(nn.Module):
         self.size = size
         self.encoding = encoding
         self.costs = costs
+        self.fix_confident = fix_confident
         bonus = log_fill_bonus(size) if costs == "log" else fill_bonus(size)
         self.eps = bonus if encoding == "packing" else 0.0
         self.cnn = DigitCNN(size) if visual else None
@@ -209,9 +220,40 @@ class SudokuCombOptNet(nn.Module):
         return (g.reshape(B, cells, self.size) * given.unsqueeze(-1)).reshape(B, -1)
 
     def forward(self, batch: dict[str, torch.Tensor], return_info: bool = False):
-        c = -(self.givens(batch) + self.eps)
+        g = self.givens(batch)
+        c = -(g + self.eps)
         A, b = self.constraints()
-        return self.ilp(c.double(), A, b, return_info=return_info)
+        fixes = {}
+        if self.fix_confident is not None and not self.training:
+            probs = (g.exp() if self.costs == "log" else g).reshape(len(g), -1, self.size)
+            rows = confident_rows(probs, batch["given"], self.fix_confident)
+            fixes = {"A_eq": rows[0].double(), "b_eq": rows[1].double()}
+        return self.ilp(c.double(), A, b, return_info=return_info, **fixes)
+
+
+def confident_rows(
+    probs: torch.Tensor, given: torch.Tensor, threshold: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Equality rows that fix each given cell read with probability ``>= threshold`` to its
+    most likely digit: ``A_eq (B, 2 s^2, s^3)``, ``b_eq (B, 2 s^2)``.
+
+    ``probs (B, s^2, s)``: the digit probabilities per cell; ``given (B, s^2)``: 1 at given
+    cells. Row ``k`` is ``y[k, d] = 1`` for the cell's most likely digit ``d``, row
+    ``s^2 + k`` puts the cell's other digits' sum at 0 (variables cell-major,
+    ``y[k * s + d]``); at a cell left to the solver both rows are all zero (``0 = 0``).
+    """
+    B, cells, s = probs.shape
+    top, digit = probs.max(-1)
+    fixed = ((given > 0) & (top >= threshold)).to(probs.dtype)[..., None]
+    pick = nn.functional.one_hot(digit, s).to(probs.dtype) * fixed
+    eye = torch.eye(cells, dtype=probs.dtype)[None, :, :, None]
+
+    def per_cell(coefficients: torch.Tensor) -> torch.Tensor:  # (B, cells, s) -> rows
+        return (eye * coefficients[:, :, None, :]).reshape(B, cells, cells * s)
+
+    A_eq = torch.cat([per_cell(pick), per_cell(fixed - pick)], 1)
+    b_eq = torch.cat([fixed[..., 0], torch.zeros_like(fixed[..., 0])], 1)
+    return A_eq, b_eq
 
 
 class SudokuMLP(nn.Module):

@@ -179,3 +179,82 @@ def test_visual_flags_reach_the_record_and_the_label(tmp_path, monkeypatch):
     assert method_label({"method": "rules", "input": "visual"}) == "rules"  # older rows
     with pytest.raises(ValueError, match="cnn_loss 'cells'"):
         Setting(4, True, "comboptnet", 0, 10, 4, 64, "highs", cnn_loss="cells")
+
+
+def test_confident_rows_fix_exactly_the_confident_given_cells():
+    from demos.sudoku.model import confident_rows
+
+    probs = torch.full((1, 16, 4), 0.1)
+    probs[0, :, 0] = 0.7  # every cell reads digit 1 with p = 0.7 ...
+    probs[0, 3] = torch.tensor([0.05, 0.05, 0.05, 0.85])  # ... cell 3 reads 4 with 0.85
+    given = torch.zeros(1, 16)
+    given[0, [0, 3, 5]] = 1
+    A_eq, b_eq = confident_rows(probs, given, 0.8)
+    assert A_eq.shape == (1, 32, 64) and b_eq.shape == (1, 32)
+    assert torch.count_nonzero(A_eq.abs().sum(-1)) == 2  # cell 3 only: its two rows
+    y = torch.zeros(64)
+    y[3 * 4 + 3] = 1  # cell 3 holds digit 4
+    assert torch.equal(A_eq[0] @ y, b_eq[0])
+    y[3 * 4 + 3], y[3 * 4 + 1] = 0, 1  # cell 3 holds digit 2: both of its rows break
+    assert (A_eq[0] @ y != b_eq[0]).sum() == 2
+    A_eq, b_eq = confident_rows(probs, given, 0.5)  # now cells 0, 3, 5 (blanks never)
+    assert torch.count_nonzero(A_eq.abs().sum(-1)) == 6 and b_eq.sum() == 3
+
+
+def test_fixing_confident_givens_leaves_the_doubtful_ones_to_the_rules():
+    data = generate(4, "test", 3, seed=5)
+    labels = torch.as_tensor(data.solutions.reshape(-1).astype(np.int64) - 1)
+    logits = torch.nn.functional.one_hot(labels, 4).double() * 8  # p(true digit) ~ 0.998
+    given_cells = np.flatnonzero(data.puzzles.reshape(-1) > 0)
+    misread = int(given_cells[0])  # a given read as another digit with p ~ 0.5
+    wrong = (int(labels[misread]) + 1) % 4
+    logits[misread] = torch.tensor([0.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    logits[misread, wrong] = 1.5
+    logits[misread, int(labels[misread])] = 1.0
+    batch = _visual_batch(data, 3 * 16)
+    answers = {}
+    for threshold in (0.9, 0.3):
+        model = SudokuCombOptNet(
+            4,
+            0,
+            visual=True,
+            rules=_true(),
+            solver="highs",
+            costs="log",
+            fix_confident=threshold,
+        )
+        model.cnn = _FixedLogits(logits)
+        model.eval()
+        y, info = model(batch, return_info=True)
+        answers[threshold] = (decode(y.detach().numpy(), 4), info)
+    grids, info = answers[0.9]  # the misread cell is doubtful: the rules overrule it
+    np.testing.assert_array_equal(grids, data.solutions)
+    grids, info = answers[0.3]  # fixed to the misread digit: puzzle 0 cannot be solved right
+    assert not np.array_equal(grids[0], data.solutions[0]) or bool(info.infeasible[0])
+    np.testing.assert_array_equal(grids[1:], data.solutions[1:])
+    model.train()  # training never fixes: the same call sees no equality rows
+    y = model(batch)
+    np.testing.assert_array_equal(decode(y.detach().numpy(), 4), data.solutions)
+    with pytest.raises(ValueError, match="fix_confident"):
+        SudokuCombOptNet(4, 0, visual=False, rules=_true(), fix_confident=0.9)
+    with pytest.raises(ValueError, match="fix_confident"):
+        Setting(4, True, "rules", 0, 10, 8, 64, "highs", fix_confident=1.5)
+    with pytest.raises(ValueError, match="--fix-confident"):
+        main(["--size", "4", "--fix-confident", "0"])
+    row = {"method": "rules", "costs": "log", "fix_confident": "0.99"}
+    assert method_label(row) == "rules (log costs; givens fixed at p >= 0.99)"
+
+
+def test_heldout_validation_images_come_from_a_fifth_of_the_training_pool():
+    train, fit, val = (digits.pools(p) for p in ("train", "fit", "val"))
+    for d in range(1, 10):
+        assert set(fit[d]) | set(val[d]) == set(train[d]) and not set(fit[d]) & set(val[d])
+        assert len(val[d]) == int(digits.VAL_SHARE * len(train[d]))
+    p = generate(9, "train", 3).puzzles
+    index = digits.draw_images(p, "val")
+    assert (digits.labels(index) == p).all()
+    assert all(i in set(val[d]) for i, d in zip(index[p > 0], p[p > 0]))
+    with pytest.raises(ValueError, match="pool"):
+        digits.pools("validation")
+    with pytest.raises(ValueError, match="val_images"):
+        Setting(4, True, "rules", 0, 10, 8, 64, "highs", val_images="test")
