@@ -109,6 +109,7 @@ class Record:
     cnn_shift: bool = False  # the CNN trained on randomly shifted images
     val_images: str = ""  # visual: "train" or "heldout" (see ``Setting``)
     fix_confident: float | None = None  # visual ILP decode's threshold (see ``Setting``)
+    test_fix_retries: int = 0  # test puzzles re-solved because their fixed ILP had no point
 
 
 def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dict]]:
@@ -184,6 +185,7 @@ def run(
         result = train(model, data["fit"], data["val"], protocol, log, objective)
         protocol_used = protocol
     test_set, test_in = data["test"]
+    model.fix_retries = 0  # counts the test's re-solves (fix_confident's decode)
     t = time.perf_counter()
     grids, time_outs = predict(model, test_in, protocol.eval_batch_size)
     per_puzzle = (time.perf_counter() - t) / len(test_set)
@@ -228,6 +230,7 @@ def run(
         cnn_shift=setting.cnn_shift and visual_ilp,
         val_images=setting.val_images if setting.visual else "",
         fix_confident=setting.fix_confident if visual_ilp else None,
+        test_fix_retries=getattr(model, "fix_retries", 0),
     )
     extras = {
         "grids": grids,

@@ -61,6 +61,7 @@ class FixedConstraints(nn.Module):
 
 ENCODINGS = ("packing", "bands")
 COSTS = ("probs", "log")
+FIX_RETRIES = 3  # fix_confident: re-solves of an infeasible decode, each nearer p = 1
 LOG_FLOOR = 20.0  # log-probability costs are clipped at -LOG_FLOOR (p >= 2e-9)
 
 
@@ -161,7 +162,10 @@ class SudokuCombOptNet(nn.Module):
     every given cell the CNN reads with at least this probability is fixed to that digit
     by equality rows (``confident_rows``), so the solver decides only the doubtful givens
     and the blanks: a decode that is faster where the rules are hard to solve, and that is
-    the most likely grid only when no fixed cell is misread. Training is unchanged. Keyword
+    the most likely grid only when no fixed cell is misread. Where the fixed ILP has no
+    point (a confidently misread given), the instance is solved again with the threshold
+    ten times nearer 1 (``1 - (1 - P) / 10``), at most ``FIX_RETRIES`` times. Training is
+    unchanged. Keyword
     options go to ``ILPLayer`` (``solver``, ``tau``, ...).
     """
 
@@ -193,6 +197,7 @@ class SudokuCombOptNet(nn.Module):
         self.encoding = encoding
         self.costs = costs
         self.fix_confident = fix_confident
+        self.fix_retries = 0  # instances re-solved by fix_confident's decode (see forward)
         bonus = log_fill_bonus(size) if costs == "log" else fill_bonus(size)
         self.eps = bonus if encoding == "packing" else 0.0
         self.cnn = DigitCNN(size) if visual else None
@@ -223,12 +228,41 @@ class SudokuCombOptNet(nn.Module):
         g = self.givens(batch)
         c = -(g + self.eps)
         A, b = self.constraints()
-        fixes = {}
-        if self.fix_confident is not None and not self.training:
-            probs = (g.exp() if self.costs == "log" else g).reshape(len(g), -1, self.size)
-            rows = confident_rows(probs, batch["given"], self.fix_confident)
-            fixes = {"A_eq": rows[0].double(), "b_eq": rows[1].double()}
-        return self.ilp(c.double(), A, b, return_info=return_info, **fixes)
+        if self.fix_confident is None or self.training:
+            return self.ilp(c.double(), A, b, return_info=return_info)
+        probs = (g.exp() if self.costs == "log" else g).reshape(len(g), -1, self.size)
+        y, info = self._decode_fixed(c.double(), A, b, probs, batch["given"])
+        return (y, info) if return_info else y
+
+    def _decode_fixed(self, c, A, b, probs, given):
+        """``fix_confident``'s decode: solve with the confident givens fixed; an instance
+        whose fixed ILP is infeasible (a confidently misread given) is solved again with
+        the threshold ten times nearer 1, at most ``FIX_RETRIES`` times (counted in
+        ``fix_retries``)."""
+        threshold, todo = self.fix_confident, torch.arange(len(c))
+        y = info = None
+        for attempt in range(FIX_RETRIES + 1):
+            A_eq, b_eq = confident_rows(probs[todo], given[todo], threshold)
+            y_k, info_k = self.ilp(
+                c[todo], A, b, return_info=True, A_eq=A_eq.double(), b_eq=b_eq.double()
+            )
+            if y is None:
+                y, info = y_k.clone(), type(info_k)(*(_clone(v) for v in info_k))
+            else:
+                y[todo] = y_k
+                for mine, theirs in zip(info, info_k):
+                    if mine is not None:
+                        mine[todo] = theirs
+            again = info_k.infeasible.nonzero()[:, 0]
+            if attempt == FIX_RETRIES or len(again) == 0:
+                return y, info
+            todo = todo[again]
+            self.fix_retries += len(todo)
+            threshold = 1.0 - (1.0 - threshold) / 10
+
+
+def _clone(value: torch.Tensor | None) -> torch.Tensor | None:
+    return None if value is None else value.clone()
 
 
 def confident_rows(
