@@ -187,7 +187,7 @@ def run(
     test_set, test_in = data["test"]
     model.fix_retries = 0  # counts the test's re-solves (fix_confident's decode)
     t = time.perf_counter()
-    grids, time_outs = predict(model, test_in, protocol.eval_batch_size)
+    grids, time_outs = predict(model, test_in, protocol.eval_batch_size, protocol.progress, "test")
     per_puzzle = (time.perf_counter() - t) / len(test_set)
     result.test_board, result.test_cell = scores(grids, test_set)
     steps = np.asarray(result.step_forward)

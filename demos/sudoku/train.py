@@ -111,17 +111,23 @@ def _take(batch: dict[str, torch.Tensor], idx) -> dict[str, torch.Tensor]:
 
 
 def predict(
-    model: nn.Module, inputs: dict[str, torch.Tensor], batch_size: int
+    model: nn.Module,
+    inputs: dict[str, torch.Tensor],
+    batch_size: int,
+    progress: bool = False,
+    desc: str = "puzzles",
 ) -> tuple[np.ndarray, int]:
     """``(grids (N, s, s), time-outs)``: the decoded predictions in chunks of ``batch_size``,
     and for an ILP model how many of its solves ended at the layer's time limit. A solve
     without a proven optimum (time limit, no point, error) decodes as an empty grid, so it
-    never scores as right: an unproven incumbent is no answer of the ILP."""
+    never scores as right: an unproven incumbent is no answer of the ILP. ``progress``: a
+    bar over the puzzles (``desc``) on a terminal."""
     was_training = model.training
     model.eval()
     out, time_outs = [], 0
     n = len(next(iter(inputs.values())))
-    with torch.no_grad():
+    bar = progress_bar(total=n, enabled=progress, desc=desc, unit="puzzle", leave=False)
+    with torch.no_grad(), bar:
         for s in range(0, n, batch_size):
             chunk = _take(inputs, slice(s, s + batch_size))
             if hasattr(model, "ilp"):
@@ -131,6 +137,7 @@ def predict(
             else:
                 y = model.predict(chunk)
             out.append(decode(y.double().numpy(), model.size))
+            bar.update(len(y))
     model.train(was_training)
     return np.concatenate(out), time_outs
 
@@ -269,7 +276,9 @@ def train(
         nonlocal t_val
         t = time.perf_counter()
         with limited(model, protocol.val_time_limit):
-            grids, val_outs[0] = predict(model, val_in, protocol.eval_batch_size)
+            grids, val_outs[0] = predict(
+                model, val_in, protocol.eval_batch_size, protocol.progress, "validation"
+            )
         out = scores(grids, val_set)
         t_val += time.perf_counter() - t
         return out
