@@ -262,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a run with a limit is marked 'not exact' and counts its test time-outs",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="parallel ILP solves per batch (default: 1; training's batches are small, "
+        "validation and test solve 100 puzzles a batch)",
+    )
+    p.add_argument(
         "--solver",
         default=None,
         help=f"combopt backend (default: ${SOLVER_ENV_VAR}, else {DEFAULT_BACKEND})",
@@ -290,7 +297,7 @@ def _check(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')}: must be at least 1, got {value}")
-    for name in ("per_hop", "val_every", "batch_size"):
+    for name in ("per_hop", "val_every", "batch_size", "workers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}: must be at least 1")
     for name in ("ilploss_lr", "temperature", "band_margin", "cnn_lr"):
@@ -424,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cnn_shift=args.cnn_shift,
                 val_images=args.val_images,
                 fix_confident=args.fix_confident,
+                workers=args.workers,
             )
             data = load_data(base)
             for method in args.methods:

@@ -56,10 +56,13 @@ class Setting:
     cnn_shift: bool = False  # "cells": random 1-pixel shifts of the training images
     val_images: str = "train"  # visual: validation images from the training pool ("train")
     # or from its fifth that no training image comes from ("heldout"; ``digits.pools``)
+    workers: int = 1  # parallel ILP solves per batch (validation and test chunks)
     fix_confident: float | None = None  # visual ILP decode: fix every given cell the CNN
     # reads with at least this probability to that digit (``model.confident_rows``)
 
     def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers: must be at least 1, got {self.workers}")
         if self.val_images not in VAL_IMAGES:
             raise ValueError(f"val_images: expected one of {VAL_IMAGES}, got {self.val_images!r}")
         if self.fix_confident is not None and not 0 < self.fix_confident <= 1:
@@ -141,7 +144,7 @@ def build_model(setting: Setting) -> torch.nn.Module:
         visual=s.visual,
         rules=true_rules(s.size) if s.method == "rules" else None,
         solver=s.solver,
-        workers=1,
+        workers=s.workers,
         time_limit=s.time_limit,
         generator=torch.Generator().manual_seed(s.seed),
         encoding=s.encoding if s.method in LEARNED else "packing",
