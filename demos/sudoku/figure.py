@@ -93,9 +93,9 @@ def plot_accuracy(rows: Sequence[dict], path: Path) -> None:
     ax.set_xticks(np.arange(len(groups)), labels, fontsize=8)
     ax.set_ylabel("test board accuracy (%)")
     ax.set_ylim(0, 105)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    # below the axes, so that no bar is hidden behind it
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
 
 
