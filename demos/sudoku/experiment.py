@@ -112,7 +112,7 @@ class Record:
     cnn_shift: bool = False  # the CNN trained on randomly shifted images
     val_images: str = ""  # visual: "train" or "heldout" (see ``Setting``)
     fix_confident: float | None = None  # visual ILP decode's threshold (see ``Setting``)
-    test_fix_retries: int = 0  # test puzzles re-solved because their fixed ILP had no point
+    test_fix_retries: int = 0  # the test's later solves after a fixed ILP without a point
 
 
 def load_data(setting: Setting, progress=None) -> dict[str, tuple[SudokuSet, dict]]:
@@ -188,7 +188,7 @@ def run(
         result = train(model, data["fit"], data["val"], protocol, log, objective)
         protocol_used = protocol
     test_set, test_in = data["test"]
-    model.fix_retries = 0  # counts the test's re-solves (fix_confident's decode)
+    retries_before = getattr(model, "fix_retries", 0)  # fix_confident's later solves
     t = time.perf_counter()
     grids, time_outs = predict(model, test_in, protocol.eval_batch_size, protocol.progress, "test")
     per_puzzle = (time.perf_counter() - t) / len(test_set)
@@ -233,7 +233,7 @@ def run(
         cnn_shift=setting.cnn_shift and visual_ilp,
         val_images=setting.val_images if setting.visual else "",
         fix_confident=setting.fix_confident if visual_ilp else None,
-        test_fix_retries=getattr(model, "fix_retries", 0),
+        test_fix_retries=getattr(model, "fix_retries", 0) - retries_before,
     )
     extras = {
         "grids": grids,

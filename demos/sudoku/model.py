@@ -165,8 +165,7 @@ class SudokuCombOptNet(nn.Module):
     the most likely grid only when no fixed cell is misread. Where the fixed ILP has no
     point (a confidently misread given), the instance is solved again with the threshold
     ten times nearer 1 (``1 - (1 - P) / 10``), at most ``FIX_RETRIES`` times. Training is
-    unchanged. Keyword
-    options go to ``ILPLayer`` (``solver``, ``tau``, ...).
+    unchanged. Keyword options go to ``ILPLayer`` (``solver``, ``tau``, ...).
     """
 
     def __init__(
@@ -197,7 +196,7 @@ class SudokuCombOptNet(nn.Module):
         self.encoding = encoding
         self.costs = costs
         self.fix_confident = fix_confident
-        self.fix_retries = 0  # instances re-solved by fix_confident's decode (see forward)
+        self.fix_retries = 0  # later solves made by fix_confident's decode (see forward)
         bonus = log_fill_bonus(size) if costs == "log" else fill_bonus(size)
         self.eps = bonus if encoding == "packing" else 0.0
         self.cnn = DigitCNN(size) if visual else None
